@@ -1,0 +1,211 @@
+"""Encoders, decoders and the FactorVAE discriminator (Keras 3 models; layers return tensors).
+
+Architectures (SPEC §1), for images of 64x64 or 32x32 with 1 or 3 channels:
+
+- ``burgess`` (Burgess et al. 2018, the poster's): encoder Conv 32·4x4·stride 2 with ReLU, three times for
+  32x32 input and four times for 64x64, so the map is always 4x4x32 = 512 → Dense 256 → Dense 256 →
+  Dense 2·D. Decoder: Dense 256 → Dense 256 → Dense 512 → reshape 4x4x32 → Conv2DTranspose 32·4x4·s2
+  (two or three times) → Conv2DTranspose C·4x4·s2 with a linear output.
+- ``locatello`` (disentanglement_lib's conv_encoder / deconv_decoder): Conv 32 k4 s2 → 32 k4 s2 → 64 k2 s2 →
+  64 k2 s2 → Dense 256 → Dense 2·D; decoder Dense 256 → Dense 1024 → reshape 4x4x64 → Deconv 64 k4 s2 →
+  32 k4 s2 → 32 k4 s2 → C k4 s2. For 32x32 input (not in disentanglement_lib, which is 64x64 only) the
+  encoder keeps its four convolutions (final map 2x2x64) and the decoder drops one 32-channel deconvolution.
+
+All convolutions use "same" padding, so a stride-2 layer halves (or doubles) the side exactly.
+
+The encoder outputs the concatenation [mean, log_var] of shape [batch, 2·latent_dim]; split it with
+``tf.split(out, 2, axis=-1)``. The decoder's output is linear: logits for a Bernoulli likelihood, the
+mean for Gaussian/Laplace (see tfdisvae.distributions). Output layers compute in float32 even under a
+mixed-precision policy.
+
+The models are functional Keras models subclassed so that their config is just the factory arguments;
+they are registered (package "tfdisvae") and load back with ``keras.models.load_model`` in safe mode.
+"""
+
+import keras
+from keras import layers
+
+ARCHITECTURES = ("burgess", "locatello")
+SUPPORTED_IMAGE_SHAPES = ((64, 64, 1), (64, 64, 3), (32, 32, 1), (32, 32, 3))
+
+
+def check_image_shape(arch, image_shape):
+    """Raise ValueError unless `arch` is known and `image_shape` (H, W, C) is supported."""
+    if arch not in ARCHITECTURES:
+        raise ValueError(
+            f"Unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}."
+        )
+    try:
+        shape = tuple(int(s) for s in image_shape)
+    except (TypeError, ValueError):
+        shape = None
+    if shape not in SUPPORTED_IMAGE_SHAPES:
+        supported = ", ".join(str(s) for s in SUPPORTED_IMAGE_SHAPES)
+        raise ValueError(
+            f"Image shape {tuple(image_shape) if shape else image_shape!r} is not supported by the "
+            f"{arch!r} networks; give (height, width, channels), one of {supported}."
+        )
+
+
+def _check_latent_dim(latent_dim):
+    if int(latent_dim) != latent_dim or int(latent_dim) < 1:
+        raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}.")
+    return int(latent_dim)
+
+
+def _encoder_layers(arch, image_shape, latent_dim):
+    height = image_shape[0]
+    stack = []
+    if arch == "burgess":
+        n_conv = 4 if height == 64 else 3
+        for i in range(n_conv):
+            stack.append(layers.Conv2D(32, 4, strides=2, padding="same", activation="relu",
+                                       name=f"conv{i}"))
+        stack += [
+            layers.Flatten(name="flatten"),
+            layers.Dense(256, activation="relu", name="dense0"),
+            layers.Dense(256, activation="relu", name="dense1"),
+        ]
+    else:
+        for i, (filters, kernel) in enumerate(((32, 4), (32, 4), (64, 2), (64, 2))):
+            stack.append(layers.Conv2D(filters, kernel, strides=2, padding="same",
+                                       activation="relu", name=f"conv{i}"))
+        stack += [
+            layers.Flatten(name="flatten"),
+            layers.Dense(256, activation="relu", name="dense0"),
+        ]
+    stack.append(layers.Dense(2 * latent_dim, dtype="float32", name="mean_log_var"))
+    return stack
+
+
+def _decoder_layers(arch, image_shape, latent_dim):
+    height, channels = image_shape[0], image_shape[2]
+    if arch == "burgess":
+        stack = [
+            layers.Dense(256, activation="relu", name="dense0"),
+            layers.Dense(256, activation="relu", name="dense1"),
+            layers.Dense(4 * 4 * 32, activation="relu", name="dense2"),
+            layers.Reshape((4, 4, 32), name="reshape"),
+        ]
+        filters = [32] * (3 if height == 64 else 2)
+    else:
+        stack = [
+            layers.Dense(256, activation="relu", name="dense0"),
+            layers.Dense(1024, activation="relu", name="dense1"),
+            layers.Reshape((4, 4, 64), name="reshape"),
+        ]
+        filters = [64, 32, 32] if height == 64 else [64, 32]
+    for i, f in enumerate(filters):
+        stack.append(layers.Conv2DTranspose(f, 4, strides=2, padding="same", activation="relu",
+                                            name=f"deconv{i}"))
+    stack.append(layers.Conv2DTranspose(channels, 4, strides=2, padding="same", dtype="float32",
+                                        name="params"))
+    return stack
+
+
+def _chain(inputs, stack):
+    x = inputs
+    for layer in stack:
+        x = layer(x)
+    return x
+
+
+@keras.saving.register_keras_serializable(package="tfdisvae")
+class Encoder(keras.Model):
+    """images [batch, H, W, C] (float, in [0, 1]) -> [batch, 2·latent_dim] = concat(mean, log_var)."""
+
+    def __init__(self, arch, image_shape, latent_dim, **kwargs):
+        check_image_shape(arch, image_shape)
+        image_shape = tuple(int(s) for s in image_shape)
+        latent_dim = _check_latent_dim(latent_dim)
+        inputs = keras.Input(shape=image_shape, name="images")
+        outputs = _chain(inputs, _encoder_layers(arch, image_shape, latent_dim))
+        kwargs.setdefault("name", f"{arch}_encoder")
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.arch = arch
+        self.image_shape = image_shape
+        self.latent_dim = latent_dim
+
+    def get_config(self):
+        return {"arch": self.arch, "image_shape": list(self.image_shape),
+                "latent_dim": self.latent_dim, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="tfdisvae")
+class Decoder(keras.Model):
+    """z [batch, latent_dim] -> params [batch, H, W, C]: linear output (logits or mean)."""
+
+    def __init__(self, arch, image_shape, latent_dim, **kwargs):
+        check_image_shape(arch, image_shape)
+        image_shape = tuple(int(s) for s in image_shape)
+        latent_dim = _check_latent_dim(latent_dim)
+        inputs = keras.Input(shape=(latent_dim,), name="z")
+        outputs = _chain(inputs, _decoder_layers(arch, image_shape, latent_dim))
+        kwargs.setdefault("name", f"{arch}_decoder")
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.arch = arch
+        self.image_shape = image_shape
+        self.latent_dim = latent_dim
+
+    def get_config(self):
+        return {"arch": self.arch, "image_shape": list(self.image_shape),
+                "latent_dim": self.latent_dim, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="tfdisvae")
+class Discriminator(keras.Model):
+    """FactorVAE's discriminator (Kim & Mnih 2018): z [batch, latent_dim] -> logits [batch, 2].
+
+    `num_layers` hidden Dense(`units`) layers with LeakyReLU(0.2), then Dense(2). Logit 0 is "a sample of
+    q(z)", logit 1 "a dimension-wise permuted sample" (see tfdisvae.objectives.factor).
+    """
+
+    def __init__(self, latent_dim, units=1000, num_layers=6, **kwargs):
+        latent_dim = _check_latent_dim(latent_dim)
+        if int(units) < 1 or int(num_layers) < 1:
+            raise ValueError(
+                f"Discriminator needs units >= 1 and num_layers >= 1, got units={units!r}, "
+                f"num_layers={num_layers!r}."
+            )
+        inputs = keras.Input(shape=(latent_dim,), name="z")
+        x = inputs
+        for i in range(int(num_layers)):
+            x = layers.Dense(int(units), name=f"dense{i}")(x)
+            x = layers.LeakyReLU(negative_slope=0.2, name=f"leaky_relu{i}")(x)
+        outputs = layers.Dense(2, dtype="float32", name="logits")(x)
+        kwargs.setdefault("name", "discriminator")
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.latent_dim = latent_dim
+        self.units = int(units)
+        self.num_layers = int(num_layers)
+
+    def get_config(self):
+        return {"latent_dim": self.latent_dim, "units": self.units,
+                "num_layers": self.num_layers, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def make_encoder(arch, image_shape, latent_dim):
+    """Encoder model: images [batch, H, W, C] -> [batch, 2·latent_dim] (mean, log_var concatenated)."""
+    return Encoder(arch, image_shape, latent_dim)
+
+
+def make_decoder(arch, image_shape, latent_dim):
+    """Decoder model: z [batch, latent_dim] -> params [batch, H, W, C] (linear output)."""
+    return Decoder(arch, image_shape, latent_dim)
+
+
+def make_discriminator(latent_dim, units=1000, num_layers=6):
+    """FactorVAE discriminator: z [batch, latent_dim] -> logits [batch, 2]."""
+    return Discriminator(latent_dim, units=units, num_layers=num_layers)

@@ -1,0 +1,337 @@
+"""The method table: every method is a setting of one objective (poster Eq. 1, after Chen et al. 2018).
+
+    loss = reconstruction + w · (alpha·MI + beta·TC + gamma·dimwise_KL  [+ DIP term])
+
+reconstruction = −log p(x|z) and every term in nats per image, averaged over the batch; w is the
+regularisation warm-up weight (`regularisation_weight`, linear 0 → 1 over `reg_anneal_steps`).
+
+| method      | alpha, beta, gamma     | how the terms are computed                     | paper                 |
+|-------------|------------------------|------------------------------------------------|-----------------------|
+| vae         | 1, 1, 1                | "analytic": the three sum to the KL, so the    | Kingma & Welling 2014 |
+|             |                        | exact analytic KL is used                      |                       |
+| beta_vae_h  | B, B, B (B = 4)        | "analytic": recon + w·B·KL                     | Higgins et al. 2017   |
+| beta_vae_b  | (1, 1, 1, unused)      | "analytic": recon + G·|KL − C(step)|, C linear | Burgess et al. 2018   |
+|             |                        | c_init → c_final over c_steps; G = 100,        |                       |
+|             |                        | C 0 → 25 nats over 100,000 steps; no w         |                       |
+| factor_vae  | 1, 1 + G, 1 (G = 6.4)  | "discriminator": recon + w·(KL + G·TC_disc);   | Kim & Mnih 2018       |
+|             |                        | the KL already holds one TC, hence beta = 1+G  |                       |
+| beta_tcvae  | 1, 6.4, 1              | "mss" (default) or "mws" minibatch estimates   | Chen et al. 2018      |
+|             |                        | of MI, TC and dimension-wise KL                |                       |
+| dip_vae_i   | 1, 1, 1                | "analytic" KL + DIP(Cov[mean]);                | Kumar et al. 2018     |
+|             |                        | lambda_od = 10, lambda_d = 10·lambda_od        |                       |
+| dip_vae_ii  | 1, 1, 1                | "analytic" KL + DIP(Cov[z]);                   | Kumar et al. 2018     |
+|             |                        | lambda_od = 10, lambda_d = lambda_od           |                       |
+
+In general the "discriminator" estimator needs alpha = gamma and computes
+recon + w·(gamma·KL + (beta − gamma)·TC_disc); "analytic" needs alpha = beta = gamma.
+
+Warm-up (`reg_anneal_steps`, SPEC §2): w multiplies the whole regulariser (everything but the
+reconstruction) for every method except beta_vae_b, whose capacity already anneals. The poster's reference
+code (YannDubs/disentangling-vae, losses.py) differs per method: for beta-VAE_H it anneals the whole
+B·KL as here, but for FactorVAE only the G·TC term (the KL keeps weight 1) and for beta-TCVAE only the
+gamma·dimwise-KL term; DIP is not in it. We follow the SPEC.
+
+The logged decomposition ("index_code_mi", "total_correlation", "dimwise_kl") is always reported: from
+the method's own estimator for beta_tcvae; from MSS, for monitoring only, where the loss uses the
+analytic KL; for factor_vae, MI and dimension-wise KL from MSS and the TC from the discriminator.
+"""
+
+import dataclasses
+import math
+
+import tensorflow as tf
+
+from tfdisvae.objectives.decomposition import decompose_kl, kl_per_latent
+from tfdisvae.objectives.dip import DIP_KINDS, dip_regulariser
+from tfdisvae.objectives.factor import density_ratio_tc
+
+METHODS = ("vae", "beta_vae_h", "beta_vae_b", "factor_vae", "beta_tcvae", "dip_vae_i", "dip_vae_ii")
+TC_ESTIMATORS = ("analytic", "mws", "mss", "discriminator")
+
+# Hyper-parameters of make_objective per method, with their defaults (SPEC §2 table).
+DEFAULT_HPARAMS = {
+    "vae": {},
+    "beta_vae_h": {"beta": 4.0},
+    "beta_vae_b": {"c_init": 0.0, "c_final": 25.0, "c_steps": 100_000, "capacity_weight": 100.0},
+    "factor_vae": {"tc_weight": 6.4},
+    "beta_tcvae": {"alpha": 1.0, "beta": 6.4, "gamma": 1.0, "estimator": "mss"},
+    "dip_vae_i": {"lambda_od": 10.0, "lambda_d": None},  # None: 10 * lambda_od
+    "dip_vae_ii": {"lambda_od": 10.0, "lambda_d": None},  # None: lambda_od
+}
+_COMMON_HPARAMS = {"reg_anneal_steps": 0}
+
+
+@dataclasses.dataclass(frozen=True)
+class Capacity:
+    """beta-VAE_B's capacity schedule: C(step) linear from c_init to c_final (nats) over `steps`;
+    the loss term is weight·|KL − C(step)| (weight is Burgess et al.'s gamma, SPEC's G)."""
+
+    c_init: float = 0.0
+    c_final: float = 25.0
+    steps: int = 100_000
+    weight: float = 100.0
+
+
+@dataclasses.dataclass(frozen=True)
+class DIP:
+    """DIP-VAE regulariser settings: kind "i" (Cov of the means) or "ii" (Cov of z)."""
+
+    kind: str = "i"
+    lambda_od: float = 10.0
+    lambda_d: float = 100.0
+
+
+def _fail(msg):
+    raise ValueError(msg)
+
+
+def _is_number(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+@dataclasses.dataclass(frozen=True)
+class Objective:
+    """One row of the method table, fully resolved. See the module docstring.
+
+    alpha, beta, gamma: the poster's weights of index-code MI, TC and dimension-wise KL. For factor_vae
+    beta = 1 + tc_weight (the analytic KL already contains one TC). For beta_vae_b they are unused (1).
+    tc_estimator: "analytic" | "mws" | "mss" | "discriminator".
+    capacity: Capacity for beta_vae_b, else None.  dip: DIP for dip_vae_i/ii, else None.
+    reg_anneal_steps: warm-up length of the regularisation weight (0: no warm-up).
+    """
+
+    method: str
+    alpha: float = 1.0
+    beta: float = 1.0
+    gamma: float = 1.0
+    tc_estimator: str = "analytic"
+    capacity: Capacity | None = None
+    dip: DIP | None = None
+    reg_anneal_steps: int = 0
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            _fail(f"Unknown method {self.method!r}; choose one of {', '.join(METHODS)}.")
+        for name in ("alpha", "beta", "gamma"):
+            value = getattr(self, name)
+            if not _is_number(value) or value < 0:
+                _fail(f"Objective({self.method}): {name} must be a finite number >= 0, got {value!r}.")
+        if self.tc_estimator not in TC_ESTIMATORS:
+            _fail(f"Objective({self.method}): unknown tc_estimator {self.tc_estimator!r}; choose one "
+                  f"of {', '.join(TC_ESTIMATORS)}.")
+        if self.tc_estimator == "analytic" and not self.alpha == self.beta == self.gamma:
+            _fail(f"Objective({self.method}): the analytic KL needs alpha == beta == gamma, got "
+                  f"{self.alpha}, {self.beta}, {self.gamma}; use tc_estimator 'mss' or 'mws'.")
+        if self.tc_estimator == "discriminator" and self.alpha != self.gamma:
+            _fail(f"Objective({self.method}): the discriminator estimator needs alpha == gamma, got "
+                  f"{self.alpha}, {self.gamma}.")
+        if self.tc_estimator == "discriminator" and self.beta < self.gamma:
+            _fail(f"Objective({self.method}): the discriminator estimator needs beta >= gamma "
+                  f"(beta = gamma + tc_weight), got beta={self.beta}, gamma={self.gamma}.")
+        if not isinstance(self.reg_anneal_steps, int) or isinstance(self.reg_anneal_steps, bool) \
+                or self.reg_anneal_steps < 0:
+            _fail(f"Objective({self.method}): reg_anneal_steps must be an integer >= 0, got "
+                  f"{self.reg_anneal_steps!r}.")
+        if self.capacity is not None:
+            c = self.capacity
+            if not (_is_number(c.c_init) and _is_number(c.c_final) and c.c_init >= 0 and c.c_final >= 0):
+                _fail(f"Objective({self.method}): capacities must be numbers >= 0 (nats), got "
+                      f"c_init={c.c_init!r}, c_final={c.c_final!r}.")
+            if not isinstance(c.steps, int) or isinstance(c.steps, bool) or c.steps < 0:
+                _fail(f"Objective({self.method}): c_steps must be an integer >= 0, got {c.steps!r}.")
+            if not _is_number(c.weight) or c.weight <= 0:
+                _fail(f"Objective({self.method}): capacity_weight must be > 0, got {c.weight!r}.")
+        if self.dip is not None:
+            d = self.dip
+            if d.kind not in DIP_KINDS:
+                _fail(f"Objective({self.method}): DIP kind must be 'i' or 'ii', got {d.kind!r}.")
+            if not (_is_number(d.lambda_od) and _is_number(d.lambda_d)
+                    and d.lambda_od >= 0 and d.lambda_d >= 0):
+                _fail(f"Objective({self.method}): lambda_od and lambda_d must be numbers >= 0, got "
+                      f"{d.lambda_od!r}, {d.lambda_d!r}.")
+
+    def to_dict(self):
+        """Plain JSON-ready dict (nested dicts for capacity and dip)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d):
+        """Inverse of to_dict; unknown keys raise ValueError."""
+        d = dict(d)
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - fields)
+        if unknown:
+            _fail(f"Objective.from_dict: unknown keys {unknown}; valid keys: {', '.join(sorted(fields))}.")
+        if d.get("capacity") is not None and not isinstance(d["capacity"], Capacity):
+            d["capacity"] = Capacity(**d["capacity"])
+        if d.get("dip") is not None and not isinstance(d["dip"], DIP):
+            d["dip"] = DIP(**d["dip"])
+        return cls(**d)
+
+
+def _valid_list(method):
+    names = list(DEFAULT_HPARAMS[method]) + list(_COMMON_HPARAMS)
+    return ", ".join(names)
+
+
+def make_objective(method, **hparams):
+    """Resolve a method name and its hyper-parameters into an Objective (see the module table).
+
+    hparams by method: beta_vae_h: beta (4); beta_vae_b: c_init (0), c_final (25), c_steps (100_000),
+    capacity_weight (100); factor_vae: tc_weight (6.4); beta_tcvae: alpha (1), beta (6.4), gamma (1),
+    estimator ("mss" or "mws"); dip_vae_i / dip_vae_ii: lambda_od (10), lambda_d (10·lambda_od for I,
+    lambda_od for II); every method: reg_anneal_steps (0).
+    """
+    if method not in METHODS:
+        _fail(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.")
+    allowed = {**DEFAULT_HPARAMS[method], **_COMMON_HPARAMS}
+    unknown = sorted(set(hparams) - set(allowed))
+    if unknown:
+        _fail(f"make_objective({method!r}): unknown hyper-parameter(s) {', '.join(unknown)}; "
+              f"valid for {method}: {_valid_list(method) or 'none'}.")
+    h = {**allowed, **hparams}
+    reg = h["reg_anneal_steps"]
+    if not isinstance(reg, int) or isinstance(reg, bool) or reg < 0:
+        _fail(f"make_objective({method!r}): reg_anneal_steps must be an integer >= 0, got {reg!r}.")
+
+    def positive(name):
+        value = h[name]
+        if not _is_number(value) or value <= 0:
+            _fail(f"make_objective({method!r}): {name} must be a finite number > 0, got {value!r}.")
+        return float(value)
+
+    def non_negative(name):
+        value = h[name]
+        if not _is_number(value) or value < 0:
+            _fail(f"make_objective({method!r}): {name} must be a finite number >= 0, got {value!r}.")
+        return float(value)
+
+    if method == "vae":
+        return Objective(method, reg_anneal_steps=reg)
+    if method == "beta_vae_h":
+        b = positive("beta")
+        return Objective(method, alpha=b, beta=b, gamma=b, reg_anneal_steps=reg)
+    if method == "beta_vae_b":
+        steps = h["c_steps"]
+        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
+            _fail(f"make_objective({method!r}): c_steps must be an integer >= 0, got {steps!r}.")
+        cap = Capacity(non_negative("c_init"), non_negative("c_final"), steps,
+                       positive("capacity_weight"))
+        return Objective(method, capacity=cap, reg_anneal_steps=reg)
+    if method == "factor_vae":
+        g = non_negative("tc_weight")
+        return Objective(method, alpha=1.0, beta=1.0 + g, gamma=1.0, tc_estimator="discriminator",
+                         reg_anneal_steps=reg)
+    if method == "beta_tcvae":
+        if h["estimator"] not in ("mss", "mws"):
+            _fail(f"make_objective({method!r}): estimator must be 'mss' or 'mws', got "
+                  f"{h['estimator']!r}.")
+        return Objective(method, alpha=non_negative("alpha"), beta=non_negative("beta"),
+                         gamma=non_negative("gamma"), tc_estimator=h["estimator"],
+                         reg_anneal_steps=reg)
+    # dip_vae_i / dip_vae_ii
+    lambda_od = non_negative("lambda_od")
+    if h["lambda_d"] is None:
+        lambda_d = 10.0 * lambda_od if method == "dip_vae_i" else lambda_od
+    else:
+        lambda_d = non_negative("lambda_d")
+    kind = "i" if method == "dip_vae_i" else "ii"
+    return Objective(method, dip=DIP(kind, lambda_od, lambda_d), reg_anneal_steps=reg)
+
+
+def _linear_ramp(step, steps):
+    """min(step / steps, 1) as float32 (1 when steps == 0)."""
+    if steps == 0:
+        return tf.constant(1.0, tf.float32)
+    step = tf.cast(step, tf.float32)
+    return tf.clip_by_value(step / float(steps), 0.0, 1.0)
+
+
+def regularisation_weight(objective, step):
+    """Warm-up weight w(step) = min(step / reg_anneal_steps, 1); 1 when reg_anneal_steps == 0.
+
+    Scalar float32 tensor; step is the 0-based optimizer step (int or scalar tensor).
+    """
+    return _linear_ramp(step, objective.reg_anneal_steps)
+
+
+def capacity_at(objective, step):
+    """beta-VAE_B capacity C(step) in nats, linear from c_init to c_final over c_steps (0 otherwise).
+
+    Scalar float32 tensor. With c_steps == 0 it is c_final from the start.
+    """
+    cap = objective.capacity
+    if cap is None:
+        return tf.constant(0.0, tf.float32)
+    frac = _linear_ramp(step, cap.steps)
+    return tf.constant(cap.c_init, tf.float32) + (cap.c_final - cap.c_init) * frac
+
+
+def compute_loss(objective, *, reconstruction, mean, log_var, z, step, dataset_size, tc_logits=None):
+    """All loss terms of one batch for `objective`, as scalar float32 tensors (nats per image).
+
+    Args:
+      objective: an Objective (make_objective).
+      reconstruction: [B] −log p(x|z) per image, nats.
+      mean, log_var, z: [B, D] posterior parameters and the reparameterised sample.
+      step: scalar int tensor, the 0-based optimizer step (drives warm-up and capacity).
+      dataset_size: N, the number of training examples (MWS/MSS need it; also used for monitoring).
+      tc_logits: [B, 2] discriminator logits on z (required for factor_vae); the encoder gets the TC
+        gradient through them, so do not stop_gradient z here.
+    Returns:
+      dict with "loss" (minimised), "reconstruction", "kl" (analytic, batch mean), "kl_per_latent" ([D],
+      batch mean), "index_code_mi", "total_correlation", "dimwise_kl", "elbo" (= −(reconstruction + kl)),
+      "capacity", "dip" (0 where unused), "regularisation_weight".
+    """
+    # Numerics in float32 even under a mixed-precision policy.
+    reconstruction = tf.cast(reconstruction, tf.float32)
+    mean = tf.cast(mean, tf.float32)
+    log_var = tf.cast(log_var, tf.float32)
+    z = tf.cast(z, tf.float32)
+
+    recon = tf.reduce_mean(reconstruction)
+    kl_latent = tf.reduce_mean(kl_per_latent(mean, log_var), axis=0)  # [D]
+    kl = tf.reduce_sum(kl_latent)
+    weight = regularisation_weight(objective, step)
+    capacity = capacity_at(objective, step)
+
+    estimator = objective.tc_estimator if objective.tc_estimator in ("mws", "mss") else "mss"
+    terms = decompose_kl(z, mean, log_var, dataset_size, estimator)
+    mi, tc, dimwise = terms["index_code_mi"], terms["total_correlation"], terms["dimwise_kl"]
+
+    dip = tf.constant(0.0, tf.float32)
+    if objective.dip is not None:
+        dip = dip_regulariser(mean, log_var, objective.dip.kind, objective.dip.lambda_od,
+                              objective.dip.lambda_d)
+
+    a, b, g = objective.alpha, objective.beta, objective.gamma
+    if objective.capacity is not None:
+        # Burgess et al. 2018: G·|KL − C|; the capacity schedule replaces the warm-up.
+        regulariser = objective.capacity.weight * tf.abs(kl - capacity) + dip
+        loss = recon + regulariser
+    else:
+        if objective.tc_estimator == "analytic":
+            regulariser = b * kl
+        elif objective.tc_estimator == "discriminator":
+            if tc_logits is None:
+                _fail(f"compute_loss({objective.method}): tc_logits are required with the "
+                      "discriminator TC estimator; pass discriminator(z) logits [batch, 2].")
+            tc = density_ratio_tc(tc_logits)
+            regulariser = g * kl + (b - g) * tc
+        else:
+            regulariser = a * mi + b * tc + g * dimwise
+        loss = recon + weight * (regulariser + dip)
+
+    return {
+        "loss": loss,
+        "reconstruction": recon,
+        "kl": kl,
+        "kl_per_latent": kl_latent,
+        "index_code_mi": mi,
+        "total_correlation": tc,
+        "dimwise_kl": dimwise,
+        "elbo": -(recon + kl),
+        "capacity": capacity,
+        "dip": dip,
+        "regularisation_weight": weight,
+    }
