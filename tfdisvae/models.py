@@ -1,0 +1,384 @@
+"""DisentanglingVAE: one Keras model for every method of the table, and one class per method.
+
+    model = tfdisvae.FactorVAE(latent_dim=10)          # or make_model("factor_vae", latent_dim=10)
+    model.compile()                                    # Adam at the method's learning rate
+    model.fit(dataset, steps_per_epoch=1000)           # dataset of images [B, 64, 64, 1] in [0, 1]
+
+The model holds the encoder q(z|x), the decoder p(x|z) (TFP distributions built in model code from the
+networks' tensors), the prior N(0, I), and for factor_vae the discriminator with its own optimizer.
+
+train_step (every method, also under `compile(jit_compile=True)`):
+- one reparameterised sample z ~ q(z|x) with a stateless seed from the model's tracked SeedGenerator (so
+  checkpoints carry the RNG state), loss terms from `tfdisvae.objectives.compute_loss`, one Adam update of
+  the encoder and decoder;
+- factor_vae (Kim & Mnih 2018, Algorithm 2): the batch is split in halves x1, x2. The VAE loss is computed
+  on x1 with TC from D(z1) and the VAE is updated (only the encoder and decoder: the discriminator's weights
+  are not in that update). Then the discriminator is trained to tell stop_gradient(z1) from
+  permute_dims(stop_gradient(z2)) with its own optimizer, so the encoder never gets gradients of the
+  discriminator loss.
+The global step fed to the objective (warm-up, capacity schedule) is `optimizer.iterations`, the number of
+VAE updates so far.
+
+Every term is a Keras metric (a batch-mean tracker, nats per image): loss, reconstruction, kl,
+index_code_mi, total_correlation, dimwise_kl, elbo, capacity, dip, regularisation_weight, kl_z0 ...
+kl_z{D-1}, and for factor_vae discriminator_loss, discriminator_accuracy.
+"""
+
+import keras
+import tensorflow as tf
+
+from tfdisvae import distributions, networks
+from tfdisvae.config import DEFAULT_LR, METHODS
+from tfdisvae.objectives import factor
+from tfdisvae.objectives.methods import DEFAULT_HPARAMS, compute_loss, make_objective
+
+TERMS = ("loss", "reconstruction", "kl", "index_code_mi", "total_correlation", "dimwise_kl", "elbo",
+         "capacity", "dip", "regularisation_weight")
+DISCRIMINATOR_TERMS = ("discriminator_loss", "discriminator_accuracy")
+
+
+def _first(data):
+    """Images from what a dataset yields: x, (x,), (x, y) or (x, y, w)."""
+    if isinstance(data, (tuple, list)):
+        return data[0]
+    if isinstance(data, dict):
+        for key in ("images", "image", "x"):
+            if key in data:
+                return data[key]
+        raise ValueError(f"dataset elements are dicts with keys {sorted(data)}; give images under "
+                         "'images' or yield the image tensor itself")
+    return data
+
+
+@keras.saving.register_keras_serializable(package="tfdisvae")
+class DisentanglingVAE(keras.Model):
+    """A VAE trained with one of the methods of `tfdisvae.config.METHODS`.
+
+    Args:
+      method: "vae", "beta_vae_h", "beta_vae_b", "factor_vae", "beta_tcvae", "dip_vae_i", "dip_vae_ii".
+      latent_dim: D, number of latents.
+      image_shape: (H, W, C) of the images; networks.SUPPORTED_IMAGE_SHAPES lists what the arch takes.
+      arch: "burgess" or "locatello".
+      likelihood: "bernoulli" (decoder gives logits), "gaussian" or "laplace" (decoder gives the mean).
+      dataset_size: N, the number of training images: beta_tcvae's MWS/MSS estimators need it; for the
+        other methods it only sets the N of the monitored MI/TC/dimension-wise KL (default: 737,280,
+        dSprites).
+      seed: seed of the SeedGenerator of the reparameterisation noise and the permutations.
+      **hparams: the method's hyper-parameters, named as in `tfdisvae.objectives.make_objective`
+        (beta, alpha, gamma, estimator, c_init, c_final, c_steps, capacity_weight, tc_weight, lambda_od,
+        lambda_d, reg_anneal_steps). None or absent: the method's default.
+    """
+
+    def __init__(self, method="vae", latent_dim=10, image_shape=(64, 64, 1), arch="burgess",
+                 likelihood="bernoulli", dataset_size=None, seed=None, name=None, **hparams):
+        if method not in METHODS:
+            raise ValueError(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.")
+        layer_kwargs = {k: hparams.pop(k) for k in ("trainable", "dtype") if k in hparams}
+        hparams = {k: v for k, v in hparams.items() if v is not None}
+        if likelihood not in distributions.LIKELIHOODS:
+            raise ValueError(f"Unknown likelihood {likelihood!r}; choose one of "
+                             f"{', '.join(distributions.LIKELIHOODS)}.")
+        networks.check_image_shape(arch, image_shape)
+        super().__init__(name=name or method, **layer_kwargs)
+        self.method = method
+        self.latent_dim = int(latent_dim)
+        self.image_shape = tuple(int(s) for s in image_shape)
+        self.arch = arch
+        self.likelihood = likelihood
+        if dataset_size is None:
+            if method == "beta_tcvae":
+                raise ValueError("beta_tcvae needs dataset_size=N, the number of training images "
+                                 "(its MWS/MSS estimators of log q(z) depend on it; dSprites: 737280).")
+            dataset_size = 737_280
+        self.dataset_size = int(dataset_size)
+        self.seed = seed
+        self.objective = make_objective(method, **hparams)
+        self.hparams = {**DEFAULT_HPARAMS[method], "reg_anneal_steps": 0, **hparams}
+
+        self.encoder = networks.make_encoder(arch, self.image_shape, self.latent_dim)
+        self.decoder = networks.make_decoder(arch, self.image_shape, self.latent_dim)
+        self.discriminator = (networks.make_discriminator(self.latent_dim)
+                              if self.uses_discriminator else None)
+        self.seed_generator = keras.random.SeedGenerator(seed, name="seed_generator")
+        self.discriminator_optimizer = None
+
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in TERMS}
+        for j in range(self.latent_dim):
+            self.trackers[f"kl_z{j}"] = keras.metrics.Mean(name=f"kl_z{j}")
+        if self.uses_discriminator:
+            for name in DISCRIMINATOR_TERMS:
+                self.trackers[name] = keras.metrics.Mean(name=name)
+        # The networks are functional models, built on construction; mark this model built so that
+        # save_weights, checkpoints and .keras files see every weight before any training step.
+        self.build((None, *self.image_shape))
+
+    @property
+    def uses_discriminator(self):
+        return self.objective.tc_estimator == "discriminator"
+
+    def build(self, input_shape=None):
+        self.built = True
+
+    # ------------------------------------------------------------------ the model surface
+    def _check_images(self, x):
+        shape = tuple(x.shape[1:])
+        if x.shape.rank != 4 or shape != self.image_shape:
+            raise ValueError(
+                f"{self.name}: images of shape {tuple(x.shape)} do not fit this model, which takes "
+                f"[batch, {', '.join(str(s) for s in self.image_shape)}] (image_shape "
+                f"{self.image_shape}); build the model with image_shape={shape} or resize the data.")
+
+    def encode_params(self, x, training=False):
+        """(mean, log_var) of q(z|x), each [batch, latent_dim], for images x [batch, H, W, C] in [0, 1]."""
+        x = tf.convert_to_tensor(x)
+        self._check_images(x)
+        x = tf.cast(x, self.compute_dtype)
+        out = tf.cast(self.encoder(x, training=training), tf.float32)
+        mean, log_var = tf.split(out, 2, axis=-1)
+        return mean, log_var
+
+    def encode(self, x, training=False):
+        """The posterior q(z|x): tfd.MultivariateNormalDiag, batch [batch], event [latent_dim]."""
+        return distributions.posterior(*self.encode_params(x, training=training))
+
+    @property
+    def prior(self):
+        """p(z) = N(0, I), event [latent_dim]."""
+        return distributions.prior(self.latent_dim)
+
+    def decode_params(self, z, training=False):
+        """Decoder output [batch, H, W, C] for z [batch, latent_dim]: logits or mean (float32)."""
+        return tf.cast(self.decoder(tf.convert_to_tensor(z, tf.float32), training=training), tf.float32)
+
+    def decode(self, z, training=False):
+        """The likelihood p(x|z): tfd.Independent over [H, W, C]; log_prob(x) is nats per image."""
+        return distributions.likelihood(self.decode_params(z, training=training), self.likelihood)
+
+    def decode_mean(self, z):
+        """Mean image [batch, H, W, C] of p(x|z) (in [0, 1] for bernoulli)."""
+        return distributions.likelihood_mean(self.decode_params(z), self.likelihood)
+
+    def reconstruct(self, x):
+        """decode_mean(posterior mean): [batch, H, W, C]."""
+        mean, _ = self.encode_params(x)
+        return self.decode_mean(mean)
+
+    def sample(self, n, seed=None):
+        """n images [n, H, W, C] decoded (means) from z ~ p(z). seed: int or stateless [2] seed."""
+        if seed is None:
+            seed = self._next_seed()
+        elif isinstance(seed, int):
+            seed = tf.constant([seed, 0], tf.int32)
+        z = self.prior.sample(int(n), seed=seed)
+        return self.decode_mean(z)
+
+    def call(self, x, training=False):
+        """Reconstructions (mean images) of x [batch, H, W, C]; the model's forward pass."""
+        mean, _ = self.encode_params(x, training=training)
+        return distributions.likelihood_mean(self.decode_params(mean, training=training),
+                                             self.likelihood)
+
+    # ------------------------------------------------------------------ losses
+    def _next_seed(self):
+        return tf.cast(self.seed_generator.next(), tf.int32)
+
+    @property
+    def vae_variables(self):
+        """Trainable variables of the encoder and decoder (what the VAE optimizer updates)."""
+        return self.encoder.trainable_variables + self.decoder.trainable_variables
+
+    @property
+    def step(self):
+        """The global step: VAE updates so far (the optimizer's iterations; 0 before compile)."""
+        if getattr(self, "optimizer", None) is None:
+            return tf.constant(0, tf.int64)
+        return self.optimizer.iterations
+
+    def loss_terms(self, x, step=None, training=False):
+        """All loss terms of images x (one posterior sample each), scalar float32 tensors, nats/image.
+
+        Returns (terms, z) where terms is compute_loss's dict ("loss", "reconstruction", "kl",
+        "kl_per_latent" [D], ...) and z [batch, latent_dim] the sample it used. For factor_vae the TC
+        comes from the discriminator on z (gradients reach the encoder through z only).
+        """
+        x = tf.cast(x, tf.float32)
+        mean, log_var = self.encode_params(x, training=training)
+        z = distributions.posterior(mean, log_var).sample(seed=self._next_seed())
+        reconstruction = -self.decode(z, training=training).log_prob(x)  # [batch], nats
+        tc_logits = self.discriminator(z, training=training) if self.uses_discriminator else None
+        terms = compute_loss(
+            self.objective, reconstruction=reconstruction, mean=mean, log_var=log_var, z=z,
+            step=self.step if step is None else step, dataset_size=self.dataset_size,
+            tc_logits=tc_logits)
+        return terms, z
+
+    def _discriminator_terms(self, z_real, z_other):
+        """Discriminator loss/accuracy on stop_gradient(z_real) vs permute_dims(stop_gradient(z_other))."""
+        z_perm = factor.permute_dims(tf.stop_gradient(z_other), self._next_seed())
+        real_logits = self.discriminator(tf.stop_gradient(z_real), training=True)
+        perm_logits = self.discriminator(z_perm, training=True)
+        return (factor.discriminator_loss(real_logits, perm_logits),
+                factor.discriminator_accuracy(real_logits, perm_logits))
+
+    def _update_trackers(self, terms):
+        for name, value in terms.items():
+            if name == "kl_per_latent":
+                for j in range(self.latent_dim):
+                    self.trackers[f"kl_z{j}"].update_state(value[j])
+            elif name in self.trackers:
+                self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    # ------------------------------------------------------------------ Keras training API
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def compile(self, optimizer=None, discriminator_optimizer=None, **kwargs):
+        """Keras compile with the VAE optimizer (default Adam at the method's lr) and, for factor_vae,
+        the discriminator's (default Adam lr 1e-4, beta_1 0.5, beta_2 0.9, Kim & Mnih 2018). Both are
+        model attributes, tracked by checkpoints and .keras files. Other kwargs go to keras.Model.compile
+        (jit_compile, steps_per_execution, ...); a `loss` is refused (the method defines it).
+        """
+        if kwargs.get("loss") is not None:
+            raise ValueError(f"{type(self).__name__}.compile: the method {self.method!r} defines the "
+                             "loss; do not pass loss=.")
+        kwargs.pop("loss", None)
+        if optimizer is None:
+            optimizer = keras.optimizers.Adam(DEFAULT_LR[self.method])
+        super().compile(optimizer=optimizer, **kwargs)
+        self.optimizer.build(self.vae_variables)
+        if self.uses_discriminator:
+            if discriminator_optimizer is None:
+                discriminator_optimizer = keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9)
+            self.discriminator_optimizer = keras.optimizers.get(discriminator_optimizer)
+            self.discriminator_optimizer.build(self.discriminator.trainable_variables)
+        elif discriminator_optimizer is not None:
+            raise ValueError(f"{self.method} has no discriminator; discriminator_optimizer is only "
+                             "for factor_vae.")
+
+    def train_step(self, data):
+        x = tf.cast(_first(data), tf.float32)
+        self._check_images(x)
+        if not self.uses_discriminator:
+            with tf.GradientTape() as tape:
+                terms, _ = self.loss_terms(x, training=True)
+            grads = tape.gradient(terms["loss"], self.vae_variables)
+            self.optimizer.apply_gradients(zip(grads, self.vae_variables, strict=True))
+            return self._update_trackers(terms)
+
+        batch = x.shape[0]
+        if batch is not None and batch % 2:
+            raise ValueError(f"factor_vae splits each batch in two halves; got a batch of {batch} "
+                             "images, use an even batch size (drop_remainder=True).")
+        x1, x2 = tf.split(x, 2, axis=0)
+        with tf.GradientTape() as tape:
+            terms, z1 = self.loss_terms(x1, training=True)
+        grads = tape.gradient(terms["loss"], self.vae_variables)
+        self.optimizer.apply_gradients(zip(grads, self.vae_variables, strict=True))
+
+        mean2, log_var2 = self.encode_params(x2, training=True)
+        z2 = distributions.posterior(mean2, log_var2).sample(seed=self._next_seed())
+        d_vars = self.discriminator.trainable_variables
+        with tf.GradientTape() as d_tape:
+            d_loss, d_acc = self._discriminator_terms(z1, z2)
+        d_grads = d_tape.gradient(d_loss, d_vars)
+        self.discriminator_optimizer.apply_gradients(zip(d_grads, d_vars, strict=True))
+        terms = {**terms, "discriminator_loss": d_loss, "discriminator_accuracy": d_acc}
+        return self._update_trackers(terms)
+
+    def test_step(self, data):
+        x = tf.cast(_first(data), tf.float32)
+        self._check_images(x)
+        terms, z = self.loss_terms(x, training=False)
+        if self.uses_discriminator:
+            d_loss, d_acc = self._discriminator_terms(z, z)
+            terms = {**terms, "discriminator_loss": d_loss, "discriminator_accuracy": d_acc}
+        return self._update_trackers(terms)
+
+    # ------------------------------------------------------------------ serialisation
+    def get_config(self):
+        return {"method": self.method, "latent_dim": self.latent_dim,
+                "image_shape": list(self.image_shape), "arch": self.arch,
+                "likelihood": self.likelihood, "dataset_size": self.dataset_size, "seed": self.seed,
+                "name": self.name, **self.hparams}
+
+    def save_own_variables(self, store):
+        # Keras leaves seed-generator states out of .keras files; keep the RNG state with the weights.
+        super().save_own_variables(store)
+        store["seed_generator_state"] = self.seed_generator.state.numpy()
+
+    def load_own_variables(self, store):
+        if "seed_generator_state" in store:
+            self.seed_generator.state.assign(store["seed_generator_state"])
+        super().load_own_variables({k: store[k] for k in store.keys() if k != "seed_generator_state"})
+
+    def get_compile_config(self):
+        if getattr(self, "optimizer", None) is None:
+            return None
+        config = {"optimizer": keras.optimizers.serialize(self.optimizer)}
+        if self.discriminator_optimizer is not None:
+            config["discriminator_optimizer"] = keras.optimizers.serialize(
+                self.discriminator_optimizer)
+        return config
+
+    def compile_from_config(self, config):
+        optimizer = keras.optimizers.deserialize(config["optimizer"])
+        d_config = config.get("discriminator_optimizer")
+        d_optimizer = keras.optimizers.deserialize(d_config) if d_config else None
+        self.compile(optimizer=optimizer, discriminator_optimizer=d_optimizer)
+
+
+def _method_class(method_name, class_name, doc):
+    def __init__(self, latent_dim=10, **kwargs):
+        given = kwargs.pop("method", method_name)
+        if given != method_name:
+            raise ValueError(f"{class_name} is the {method_name!r} method, got method={given!r}; "
+                             f"use DisentanglingVAE(method={given!r}) or make_model({given!r}).")
+        DisentanglingVAE.__init__(self, method=method_name, latent_dim=latent_dim, **kwargs)
+
+    cls = type(class_name, (DisentanglingVAE,), {"__init__": __init__, "__doc__": doc,
+                                                 "__module__": __name__})
+    return keras.saving.register_keras_serializable(package="tfdisvae")(cls)
+
+
+VAE = _method_class("vae", "VAE", "VAE (Kingma & Welling 2014): reconstruction + KL.")
+BetaVAEH = _method_class("beta_vae_h", "BetaVAEH",
+                         "beta-VAE (Higgins et al. 2017): reconstruction + beta·KL (beta=4).")
+BetaVAEB = _method_class("beta_vae_b", "BetaVAEB",
+                         "beta-VAE with capacity (Burgess et al. 2018): reconstruction + "
+                         "capacity_weight·|KL − C(step)|.")
+FactorVAE = _method_class("factor_vae", "FactorVAE",
+                          "FactorVAE (Kim & Mnih 2018): reconstruction + KL + tc_weight·TC, TC from a "
+                          "discriminator trained on permuted codes.")
+BetaTCVAE = _method_class("beta_tcvae", "BetaTCVAE",
+                          "beta-TCVAE (Chen et al. 2018): reconstruction + alpha·MI + beta·TC + "
+                          "gamma·dimension-wise KL (MSS/MWS estimators; needs dataset_size).")
+DIPVAEI = _method_class("dip_vae_i", "DIPVAEI",
+                        "DIP-VAE-I (Kumar et al. 2018): reconstruction + KL + DIP(Cov of the means).")
+DIPVAEII = _method_class("dip_vae_ii", "DIPVAEII",
+                         "DIP-VAE-II (Kumar et al. 2018): reconstruction + KL + DIP(Cov of z).")
+
+
+def make_model(config_or_method, **kwargs):
+    """A DisentanglingVAE from a TrainConfig (resolved or not) or a method name plus keyword arguments.
+
+    From a config: method, latent_dim, image_shape (default (64, 64, 1)), arch, likelihood,
+    dataset_size, seed and the method's hyper-parameters; kwargs override them.
+    """
+    from tfdisvae.config import TrainConfig
+
+    if isinstance(config_or_method, TrainConfig):
+        c = config_or_method
+        values = {"method": c.model, "latent_dim": c.latent_dim,
+                  "image_shape": tuple(c.image_shape or (64, 64, 1)), "arch": c.arch,
+                  "likelihood": c.likelihood, "dataset_size": c.dataset_size, "seed": c.seed,
+                  **c.method_hparams()}
+        if c.model == "beta_tcvae" and values["dataset_size"] is None:
+            values["dataset_size"] = c.train_subset
+        values.update(kwargs)
+        return DisentanglingVAE(**values)
+    if isinstance(config_or_method, str):
+        return DisentanglingVAE(method=config_or_method, **kwargs)
+    raise TypeError(f"make_model takes a TrainConfig or a method name ({', '.join(METHODS)}), got "
+                    f"{type(config_or_method).__name__}.")
