@@ -143,26 +143,26 @@ def encoder_signatures(encoder, image_shape, latent_dim):
 
     @tf.function(input_signature=[spec])
     def serving_default(images):
-        images = _check_images(images, image_shape, "encoder signature 'serving_default'")
+        images = _check_images(images, image_shape, "encoder signature serving_default")
         mean, log_var = _split_params(encoder, images, latent_dim)
         return {"mean": mean, "log_var": log_var}
 
     @tf.function(input_signature=[spec])
     def representation(images):
-        images = _check_images(images, image_shape, "encoder signature 'representation'")
+        images = _check_images(images, image_shape, "encoder signature representation")
         mean, _ = _split_params(encoder, images, latent_dim)
         return {"mean": mean}
 
     @tf.function(input_signature=[spec])
     def sample(images):
-        images = _check_images(images, image_shape, "encoder signature 'sample'")
+        images = _check_images(images, image_shape, "encoder signature sample")
         mean, log_var = _split_params(encoder, images, latent_dim)
         eps = tf.random.normal(tf.shape(mean), dtype=mean.dtype)
         return {"z": mean + tf.exp(0.5 * log_var) * eps}
 
     @tf.function(input_signature=[spec, tf.TensorSpec([2], tf.int64, name="seed")])
     def sample_seeded(images, seed):
-        images = _check_images(images, image_shape, "encoder signature 'sample_seeded'")
+        images = _check_images(images, image_shape, "encoder signature sample_seeded")
         mean, log_var = _split_params(encoder, images, latent_dim)
         eps = tf.random.stateless_normal(tf.shape(mean), seed=seed, dtype=mean.dtype)
         return {"z": mean + tf.exp(0.5 * log_var) * eps}
@@ -180,7 +180,7 @@ def decoder_signatures(encoder, decoder, image_shape, latent_dim, likelihood):
 
     @tf.function(input_signature=[_latents_spec(latent_dim)])
     def serving_default(latents):
-        latents = _check_latents(latents, latent_dim, "decoder signature 'serving_default'")
+        latents = _check_latents(latents, latent_dim, "decoder signature serving_default")
         out = decoder(latents, training=False)
         if likelihood == "bernoulli":
             return {"logits": out, "probabilities": tf.sigmoid(out)}
@@ -188,7 +188,7 @@ def decoder_signatures(encoder, decoder, image_shape, latent_dim, likelihood):
 
     @tf.function(input_signature=[_images_spec(image_shape)])
     def reconstruct(images):
-        images = _check_images(images, image_shape, "decoder signature 'reconstruct'")
+        images = _check_images(images, image_shape, "decoder signature reconstruct")
         mean, _ = _split_params(encoder, images, latent_dim)
         return {"reconstruction": _mean_image(decoder, mean, likelihood)}
 
