@@ -23,6 +23,9 @@ def permute_dims(z, seed):
       seed: int32 tensor of shape [2] (stateless seed); the same seed gives the same permutations.
     Returns:
       [batch, latent_dim]; column d is a permutation of z[:, d].
+
+    The same seed gives the same permutation within one execution mode, but an XLA-compiled call and an
+    eager/graph call draw different noise (the stateless RNG kernels differ on CPU, seen with TF 2.21).
     """
     z = tf.convert_to_tensor(z)
     seed = tf.cast(seed, tf.int32)
