@@ -128,12 +128,12 @@ def _check_latents(latents, latent_dim, where):
 
 
 def _split_params(encoder, images, latent_dim):
-    params = encoder(images, training=False)
+    params = tf.cast(encoder(images, training=False), tf.float32)  # float32 also under a mixed policy
     return params[:, :latent_dim], params[:, latent_dim:]
 
 
 def _mean_image(decoder, latents, likelihood):
-    out = decoder(latents, training=False)
+    out = tf.cast(decoder(latents, training=False), tf.float32)
     return tf.sigmoid(out) if likelihood == "bernoulli" else out
 
 
@@ -181,7 +181,7 @@ def decoder_signatures(encoder, decoder, image_shape, latent_dim, likelihood):
     @tf.function(input_signature=[_latents_spec(latent_dim)])
     def serving_default(latents):
         latents = _check_latents(latents, latent_dim, "decoder signature serving_default")
-        out = decoder(latents, training=False)
+        out = tf.cast(decoder(latents, training=False), tf.float32)
         if likelihood == "bernoulli":
             return {"logits": out, "probabilities": tf.sigmoid(out)}
         return {"mean_image": out}
@@ -474,3 +474,57 @@ def export_encoder_decoder(
         encoder_name=names["encoder"],
         decoder_name=names["decoder"],
     )
+
+
+def export_model(model, export_base, model_name, *, version=None, source=None):
+    """Export a DisentanglingVAE (its `encoder`, `decoder` and `likelihood`); see export_encoder_decoder.
+
+    The exported outputs equal `model.encode_params(x)`, `model.decode_params(z)` / `model.decode_mean(z)` and
+    `model.reconstruct(x)`.
+    """
+    source = dict(source or {})
+    source.setdefault("method", getattr(model, "method", None))
+    return export_encoder_decoder(model.encoder, model.decoder, export_base, model_name,
+                                  likelihood=model.likelihood, version=version, source=source)
+
+
+def default_model_name(run_dir):
+    """A TF Serving model name from a run directory's name: characters outside [A-Za-z0-9_.-] become '_'."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(run_dir).resolve().name).lstrip("_.-")
+    return name or "tfdisvae"
+
+
+def export_run(run_dir, export_base, model_name=None, *, checkpoint=None, version=None):
+    """Export a training run's model (latest or a chosen checkpoint) for TF Serving.
+
+    Args:
+      run_dir: a run directory written by train.py (config.json, checkpoints/).
+      export_base: the folder TF Serving watches.
+      model_name: base name of the two served models (default: the run directory's name).
+      checkpoint: passed to tfdisvae.runs.load_run (None: the latest checkpoint).
+      version: explicit version (must exceed every existing one); default max + 1.
+
+    Returns:
+      ExportResult.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(
+            f"run directory {run_dir} does not exist; pass --run_dir=<the folder train.py wrote, holding "
+            "config.json and checkpoints/>."
+        )
+    if not (run_dir / "config.json").is_file():
+        raise FileNotFoundError(
+            f"{run_dir} has no config.json, so it is not a tfdisvae run directory; pass the folder train.py wrote."
+        )
+    model_name = check_model_name(model_name or default_model_name(run_dir))
+    from tfdisvae.runs import load_run
+
+    model, config = load_run(str(run_dir), checkpoint=checkpoint)
+    source = {
+        "run_dir": str(run_dir.resolve()),
+        "checkpoint": None if checkpoint is None else str(checkpoint),
+        "method": getattr(config, "model", None),
+        "dataset": getattr(config, "dataset", None),
+    }
+    return export_model(model, export_base, model_name, version=version, source=source)

@@ -1,0 +1,43 @@
+"""absl flags of export.py: a training run -> encoder and decoder SavedModels in TF Serving's layout.
+
+    python export.py --run_dir=runs/beta_vae_h-dsprites-seed0 --export_base=/srv/models [--model_name=dsprites]
+        [--checkpoint=...] [--version=N]
+
+writes EXPORT_BASE/<model_name>_encoder/<version>/ and EXPORT_BASE/<model_name>_decoder/<version>/
+(see tfdisvae.export for the signatures, versioning and atomic writes).
+"""
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string("run_dir", None, "Run directory written by train.py (config.json, checkpoints/).")
+flags.DEFINE_string("export_base", None, "Folder TF Serving watches (its --model_base_path's parent).")
+flags.DEFINE_string("model_name", None, "Base name of the served models (default: the run directory's name); "
+                    "the models are <name>_encoder and <name>_decoder.")
+flags.DEFINE_string("checkpoint", None, "Checkpoint to export (default: the latest).")
+flags.DEFINE_integer("version", None, "Version number; must exceed every existing version (default: max + 1).")
+flags.mark_flags_as_required(["run_dir", "export_base"])
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments {argv[1:]}; every setting is a --flag.")
+    from tfdisvae import export
+
+    try:
+        result = export.export_run(FLAGS.run_dir, FLAGS.export_base, FLAGS.model_name,
+                                   checkpoint=FLAGS.checkpoint, version=FLAGS.version)
+    except (FileNotFoundError, FileExistsError, ValueError) as err:
+        raise app.UsageError(str(err)) from err
+    print(f"version {result.version}: {result.encoder_name} -> {result.encoder_dir}")
+    print(f"version {result.version}: {result.decoder_name} -> {result.decoder_dir}")
+
+
+def run():
+    """Console-script entry point (tfdisvae-export)."""
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
