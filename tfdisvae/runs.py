@@ -1,0 +1,183 @@
+"""The run directory and its checkpoints.
+
+    RUN/
+      config.json      resolved TrainConfig
+      checkpoints/     tf.train.CheckpointManager: ckpt-<step>.* (model weights, both optimizers, the
+                       step, the RNG state of the model's SeedGenerator)
+      logs/train/      TensorBoard events of training;  logs/eval/  of evaluate
+      metrics.json     written by python -m tfdisvae.evaluate;  figures/  by python -m tfdisvae.viz
+
+    model, config = load_run("runs/beta_vae_h-dsprites-seed0")               # latest checkpoint
+    model, config = load_run("runs/beta_vae_h-dsprites-seed0", checkpoint=500)
+"""
+
+import os
+import re
+
+import tensorflow as tf
+
+from tfdisvae.config import TrainConfig
+
+CONFIG_FILE = "config.json"
+CHECKPOINT_DIR = "checkpoints"
+TRAIN_LOG_DIR = os.path.join("logs", "train")
+EVAL_LOG_DIR = os.path.join("logs", "eval")
+METRICS_FILE = "metrics.json"
+FIGURES_DIR = "figures"
+
+
+def config_path(run_dir):
+    return os.path.join(run_dir, CONFIG_FILE)
+
+
+def checkpoint_dir(run_dir):
+    return os.path.join(run_dir, CHECKPOINT_DIR)
+
+
+def train_log_dir(run_dir):
+    return os.path.join(run_dir, TRAIN_LOG_DIR)
+
+
+def eval_log_dir(run_dir):
+    return os.path.join(run_dir, EVAL_LOG_DIR)
+
+
+def metrics_path(run_dir):
+    return os.path.join(run_dir, METRICS_FILE)
+
+
+def figures_dir(run_dir):
+    return os.path.join(run_dir, FIGURES_DIR)
+
+
+def make_checkpoint(model):
+    """tf.train.Checkpoint over everything a resumed run needs: the model's weights, its optimizer (whose
+    `iterations` is the global step), the discriminator's optimizer (factor_vae) and the RNG state.
+
+    The model must be compiled (both optimizers built), so a restore fills every slot at once.
+    """
+    if getattr(model, "optimizer", None) is None:
+        raise ValueError("make_checkpoint: compile the model first (the checkpoint holds its optimizers).")
+    objects = {"model": model, "optimizer": model.optimizer,
+               # Keras does not track SeedGenerator states in the checkpoint graph: add it by name.
+               "seed_state": model.seed_generator.state}
+    if getattr(model, "discriminator_optimizer", None) is not None:
+        objects["discriminator_optimizer"] = model.discriminator_optimizer
+    return tf.train.Checkpoint(**objects)
+
+
+class RunCheckpoints:
+    """The checkpoints of one run: save at a step, restore the latest or a named one.
+
+    Checkpoint files are RUN/checkpoints/ckpt-<step>.*; `max_to_keep` most recent are kept.
+    """
+
+    def __init__(self, run_dir, model, max_to_keep=3):
+        self.run_dir = run_dir
+        self.model = model
+        self.checkpoint = make_checkpoint(model)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, checkpoint_dir(run_dir),
+                                                  max_to_keep=max_to_keep, checkpoint_name="ckpt")
+
+    @property
+    def steps(self):
+        """Steps of the checkpoints on disk, oldest first."""
+        return [_step_of(path) for path in self.manager.checkpoints]
+
+    @property
+    def latest_step(self):
+        """Step of the newest checkpoint, or None when there is none."""
+        path = self.manager.latest_checkpoint
+        return None if path is None else _step_of(path)
+
+    def save(self, step):
+        """Write ckpt-<step>; returns its path prefix."""
+        return self.manager.save(checkpoint_number=int(step))
+
+    def restore(self, checkpoint=None):
+        """Restore the latest checkpoint (None), the one of a step (int) or a path prefix (str).
+
+        Returns the restored step. Raises FileNotFoundError naming what exists when there is no match.
+        """
+        path = self.resolve(checkpoint)
+        status = self.checkpoint.restore(path)
+        status.assert_existing_objects_matched()
+        del status
+        return _step_of(path)
+
+    def resolve(self, checkpoint=None):
+        """The path prefix of the checkpoint `restore` would read."""
+        available = self.manager.checkpoints
+        listing = ", ".join(str(_step_of(p)) for p in available) or "none"
+        if checkpoint is None:
+            if not available:
+                raise FileNotFoundError(
+                    f"no checkpoint in {checkpoint_dir(self.run_dir)}; train the run first "
+                    "(train.py writes one every --checkpoint_every steps and at the end).")
+            return self.manager.latest_checkpoint
+        if isinstance(checkpoint, int) or (isinstance(checkpoint, str) and checkpoint.isdigit()):
+            for path in available:
+                if _step_of(path) == int(checkpoint):
+                    return path
+            raise FileNotFoundError(f"no checkpoint of step {checkpoint} in "
+                                    f"{checkpoint_dir(self.run_dir)}; steps available: {listing}.")
+        if tf.io.gfile.exists(str(checkpoint) + ".index"):
+            return str(checkpoint)
+        raise FileNotFoundError(f"checkpoint {checkpoint!r} not found (no {checkpoint}.index); "
+                                f"steps available in {checkpoint_dir(self.run_dir)}: {listing}.")
+
+
+def _step_of(path):
+    match = re.search(r"ckpt-(\d+)$", path)
+    if not match:
+        raise ValueError(f"not a checkpoint path of a run: {path!r} (expected .../ckpt-<step>)")
+    return int(match.group(1))
+
+
+def read_config(run_dir):
+    """The TrainConfig of a run (RUN/config.json). Clear errors for a missing directory or file."""
+    if not os.path.isdir(run_dir):
+        raise FileNotFoundError(
+            f"run directory {run_dir!r} does not exist; give the directory train.py wrote "
+            f"(it holds {CONFIG_FILE} and {CHECKPOINT_DIR}/).")
+    path = config_path(run_dir)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"{path} is missing: {run_dir!r} is not a training run directory (train.py writes "
+            f"{CONFIG_FILE} there before the first step).")
+    return TrainConfig.from_json(path)
+
+
+def load_run(run_dir, checkpoint=None):
+    """Rebuild a run's model from its config.json and restore a checkpoint.
+
+    Args:
+      run_dir: the run directory.
+      checkpoint: None (the latest), a step (int) or a checkpoint path prefix.
+    Returns:
+      (model, config): a compiled DisentanglingVAE with weights, both optimizers and RNG state
+      restored, and the run's TrainConfig.
+    """
+    from tfdisvae.models import make_model
+
+    config = read_config(run_dir)
+    model = make_model(config)
+    model.compile(**optimizers_of(config))
+    RunCheckpoints(run_dir, model).restore(checkpoint)
+    return model, config
+
+
+def optimizers_of(config):
+    """compile() keyword arguments of a resolved config: the VAE's Adam and the discriminator's."""
+    import keras
+
+    from tfdisvae.config import DEFAULT_LR
+
+    lr = config.lr if config.lr is not None else DEFAULT_LR[config.model]
+    kwargs = {"optimizer": keras.optimizers.Adam(lr, beta_1=config.adam_beta1,
+                                                 beta_2=config.adam_beta2)}
+    if config.model == "factor_vae":
+        kwargs["discriminator_optimizer"] = keras.optimizers.Adam(
+            config.discriminator_lr, beta_1=config.discriminator_beta1,
+            beta_2=config.discriminator_beta2)
+    return kwargs

@@ -1,0 +1,223 @@
+"""train(config) -> run_dir: the job behind train.py.
+
+data -> model -> compile -> fit, with the callbacks of tfdisvae.callbacks. Resuming is exact: the step is
+the optimizer's `iterations`, the checkpoint holds the weights, both optimizers and the RNG state, and the
+data stream restarts at batch `step` of the same seeded stream, so a killed run started again continues as
+if it had not been interrupted (losing at most the steps since its last checkpoint).
+
+    from tfdisvae.config import TrainConfig
+    from tfdisvae.training import train
+    run_dir = train(TrainConfig.create(model="factor_vae", steps=2000))
+"""
+
+import os
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from tfdisvae import callbacks as cb
+from tfdisvae import runs
+from tfdisvae.config import ConfigError, TrainConfig
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is left as it was."""
+
+
+class ArrayData:
+    """Images held in memory, served as a seeded, resumable stream of batches.
+
+    Args:
+      images: [N, H, W, C] (or [N, H, W]) uint8 or float array; uint8 with values above 1 are scaled by
+        1/255, so both 0/1 masks and 0..255 images end in [0, 1].
+    The stream visits a fresh permutation of the N images every epoch: epoch e uses
+    numpy.random.default_rng([seed, e]); `start_batch=k` starts exactly where batch k of the stream is.
+    """
+
+    def __init__(self, images, name="array"):
+        images = np.asarray(images)
+        if images.ndim == 3:
+            images = images[..., None]
+        if images.ndim != 4:
+            raise ValueError(f"ArrayData: images must be [N, H, W, C], got shape {images.shape}")
+        if images.dtype == np.uint8:
+            scale = 255.0 if images.max(initial=0) > 1 else 1.0
+            images = images.astype(np.float32) / scale
+        self._images = images.astype(np.float32)
+        self.name = name
+
+    @property
+    def num_examples(self):
+        return int(self._images.shape[0])
+
+    @property
+    def image_shape(self):
+        return tuple(int(s) for s in self._images.shape[1:])
+
+    def images(self, indices):
+        """Images [len(indices), H, W, C] float32 in [0, 1]."""
+        return self._images[np.asarray(indices)]
+
+    def _index_batches(self, batch_size, shuffle, seed, start_batch, repeat):
+        n = self.num_examples
+        position = start_batch * batch_size
+        epoch, offset = divmod(position, n)
+        order = None
+        while True:
+            if order is None:
+                order = (np.random.default_rng([int(seed or 0), epoch]).permutation(n)
+                         if shuffle else np.arange(n))
+            take = []
+            while len(take) < batch_size:
+                chunk = order[offset:offset + batch_size - len(take)]
+                take.extend(chunk.tolist())
+                offset += len(chunk)
+                if offset >= n:
+                    if not repeat:
+                        break
+                    epoch, offset = epoch + 1, 0
+                    order = (np.random.default_rng([int(seed or 0), epoch]).permutation(n)
+                             if shuffle else np.arange(n))
+            if len(take) < batch_size:  # end of the single pass: drop the remainder
+                return
+            yield np.asarray(take, np.int64)
+
+    def as_dataset(self, batch_size, shuffle=True, seed=None, start_batch=0, repeat=True):
+        """tf.data.Dataset of float32 batches [batch_size, H, W, C] (full batches only)."""
+        images = tf.constant(self._images)
+        indices = tf.data.Dataset.from_generator(
+            lambda: self._index_batches(int(batch_size), shuffle, seed, int(start_batch), repeat),
+            output_signature=tf.TensorSpec([int(batch_size)], tf.int64))
+        return indices.map(lambda idx: tf.gather(images, idx)).prefetch(2)
+
+
+def load_training_data(config):
+    """The training images of a config: the whole data set, or `train_subset` images of it drawn with
+    numpy.random.default_rng(seed) (served from memory).
+
+    Returns an object with num_examples, image_shape and as_dataset(batch_size, shuffle, seed,
+    start_batch, repeat).
+    """
+    import tfdisvae.data as data_lib
+
+    if config.dataset == "dsprites" or config.dataset in getattr(data_lib, "GROUND_TRUTH", ()):
+        data = data_lib.load_ground_truth(config.dataset, data_dir=config.data_dir,
+                                          source=config.data_source)
+    else:
+        known = getattr(data_lib, "DATASETS", None)
+        if known is not None and config.dataset not in known:
+            raise ConfigError(f"unknown dataset {config.dataset!r}; valid: {', '.join(known)}")
+        data = data_lib.load(config.dataset, data_dir=config.data_dir)
+    if config.train_subset is None:
+        return data
+    n = data.num_examples
+    if config.train_subset > n:
+        raise ConfigError(f"train_subset {config.train_subset} is larger than {config.dataset} "
+                          f"({n} images); give at most {n}")
+    rng = np.random.default_rng(config.seed)
+    indices = np.sort(rng.choice(n, size=config.train_subset, replace=False))
+    return ArrayData(data.images(indices), name=f"{config.dataset}[{config.train_subset}]")
+
+
+def prepare_run(config, image_shape, dataset_size):
+    """Resolve the config for the data, check it against an existing run, write config.json.
+
+    Returns (resolved config, run_dir). Raises ConfigError when run_dir holds a different run.
+    """
+    resolved = config.resolved(image_shape, dataset_size)
+    run_dir = config.default_run_dir()
+    resolved.run_dir = run_dir
+    path = runs.config_path(run_dir)
+    if os.path.isfile(path):
+        previous = TrainConfig.from_json(path)
+        diffs = previous.differences(resolved)
+        if diffs:
+            listed = "; ".join(f"{k}: {a!r} there, {b!r} now" for k, a, b in diffs)
+            raise ConfigError(f"{run_dir} holds a run with other settings ({listed}); give another "
+                              "--run_dir (or --logdir/--seed), or the same settings to resume it")
+    os.makedirs(run_dir, exist_ok=True)
+    resolved.to_json(path)
+    return resolved, run_dir
+
+
+def extra_callbacks(config, model, data, writer):
+    """Image and metric callbacks of the viz and metrics modules, when asked for and available."""
+    extra = []
+    if config.image_every:
+        try:
+            from tfdisvae.viz import ImageSummaries
+        except ImportError:
+            ImageSummaries = None
+        if ImageSummaries is not None:
+            extra.append(ImageSummaries(data=data, writer=writer, every=config.image_every,
+                                        seed=config.seed))
+    if config.metrics_every:
+        try:
+            from tfdisvae.metrics import MetricsCallback
+        except ImportError:
+            MetricsCallback = None
+        if MetricsCallback is not None:
+            extra.append(MetricsCallback(data=data, writer=writer, every=config.metrics_every,
+                                         seed=config.seed))
+    return extra
+
+
+def train(config, data=None, callbacks=(), log=print):
+    """Train (or resume) the run of `config`; returns its run directory.
+
+    Args:
+      config: a TrainConfig.
+      data: optional training data (num_examples, image_shape, as_dataset(...)); default: the config's
+        data set (load_training_data).
+      callbacks: more Keras callbacks, run after the built-in ones.
+      log: where one-line messages go ("resuming from step N", ...).
+    Raises:
+      ConfigError: invalid settings (one line).
+      TrainingDiverged: the loss became NaN/Inf; the last good checkpoint stays intact.
+    """
+    import keras
+
+    from tfdisvae.models import make_model
+
+    config.validate()
+    if data is None:
+        data = load_training_data(config)
+    config, run_dir = prepare_run(config, data.image_shape, data.num_examples)
+
+    keras.utils.set_random_seed(config.seed)
+    model = make_model(config)
+    jit = config.resolve_jit_compile()
+    model.compile(jit_compile=jit, **runs.optimizers_of(config))
+    checkpoints = runs.RunCheckpoints(run_dir, model)
+    start = 0
+    if checkpoints.latest_step is not None:
+        start = checkpoints.restore()
+        log(f"resuming from step {start} ({checkpoints.resolve()})")
+    if start >= config.steps:
+        log(f"{run_dir} has already trained {start} of {config.steps} steps; nothing to do "
+            "(give a larger --steps to train on)")
+        return run_dir
+
+    dataset = data.as_dataset(config.batch_size, shuffle=True, seed=config.seed, start_batch=start,
+                              repeat=True)
+    summaries = cb.TrainingSummaries(runs.train_log_dir(run_dir), every=config.summary_every)
+    guard = cb.NaNGuard()
+    all_callbacks = [guard, summaries, cb.Checkpointing(checkpoints, config.checkpoint_every, guard)]
+    all_callbacks += extra_callbacks(config, model, data, summaries.writer)
+    all_callbacks += list(callbacks)
+    if config.verbose:
+        all_callbacks.append(cb.ProgressBar(config.steps, start, verbose=config.verbose))
+    log(f"run {run_dir}: {config.model} on {config.dataset} ({data.num_examples} images "
+        f"{data.image_shape}), batch {config.batch_size}, lr {config.lr:g}, "
+        f"XLA {'on' if jit else 'off'}")
+    model.fit(dataset, steps_per_epoch=config.steps - start, epochs=1, verbose=0, shuffle=False,
+              callbacks=all_callbacks)
+    if guard.failure is not None:
+        kept = checkpoints.latest_step
+        raise TrainingDiverged(f"{guard.failure}; last good checkpoint: "
+                               f"{'none' if kept is None else f'step {kept}'} in "
+                               f"{runs.checkpoint_dir(run_dir)}")
+    log(f"done: step {cb.global_step(model)}; checkpoint {checkpoints.manager.latest_checkpoint}")
+    sys.stdout.flush()
+    return run_dir
