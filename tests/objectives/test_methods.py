@@ -39,8 +39,8 @@ def np_terms(x, n=N_DATA, estimator="mss"):
         log_qz = logsumexp(np.log(w) + logn.sum(2), axis=1)
         log_prod = logsumexp(np.log(w)[:, :, None] + logn, axis=1).sum(1)
     else:
-        log_qz = logsumexp(logn.sum(2), axis=1) - math.log(n * b)
-        log_prod = (logsumexp(logn, axis=1) - math.log(n * b)).sum(1)
+        log_qz = logsumexp(logn.sum(2), axis=1) - math.log(b)
+        log_prod = (logsumexp(logn, axis=1) - math.log(b)).sum(1)
     log_qzx = (-0.5 * (LOG_2PI + log_var + (z - mean) ** 2 * np.exp(-log_var))).sum(1)
     log_pz = (-0.5 * (LOG_2PI + z**2)).sum(1)
     kl_latent = (0.5 * (np.exp(log_var) + mean**2 - 1 - log_var)).mean(0)

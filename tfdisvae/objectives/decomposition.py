@@ -11,12 +11,14 @@ q(z) = (1/N) Σ_n q(z|x_n) needs the whole data set; both estimators use the min
 the [B, B, D] matrix of log q(z_i,d | x_j) (sample i, data point j, latent d) and one log-sum-exp over j:
 
 - MWS, minibatch weighted sampling (Chen et al. 2018, appendix):
-      log q(z_i) ≈ logsumexp_j Σ_d log q(z_i,d|x_j) − log(N·B)
-      log ∏_d q(z_i,d) ≈ Σ_d [logsumexp_j log q(z_i,d|x_j) − log(N·B)]
-  Exactly the paper's (and its reference code's) form. It is biased: when the batch is the whole data
-  set it returns the exact values minus log N (joint) and minus D·log N (product), so its MI and TC
-  are shifted by +log N and +(D−1)·log N and its dimension-wise KL by −D·log N (the sum is unchanged).
-  The shift is constant only in that limit; prefer MSS for reported values.
+      log q(z_i) ≈ logsumexp_j Σ_d log q(z_i,d|x_j) − log B
+      log ∏_d q(z_i,d) ≈ Σ_d [logsumexp_j log q(z_i,d|x_j) − log B]
+  i.e. q(z) ≈ (1/B) Σ_j q(z|x_j), which is exact when the batch is the whole data set. The paper and its
+  reference code normalise by log(N·B) instead; that differs from ours by the constant log N (joint) and
+  D·log N (product), so the gradients — and hence training — are the same, but their logged MI and TC
+  come out shifted by +log N and +(D−1)·log N. We keep the consistent normalisation so the logged
+  values are estimates of the terms themselves. MWS still over-weights each sample's own posterior when
+  B ≪ N; prefer MSS for reported values.
 - MSS, minibatch stratified sampling (Chen et al. 2018, appendix): importance weights w_ij, M = B − 1:
       w_ii = 1/N                      (z_i was drawn from x_i's posterior)
       w_i,(i+1 mod B) = (N − M)/(N·M) (the stratum that stands for the data points outside the batch)
@@ -111,10 +113,9 @@ def log_qz_estimates(z, mean, log_var, dataset_size, estimator="mss"):
         raise ValueError(f"MSS needs a batch of at least 2 samples, got {batch_static}.")
     mat = pairwise_log_density(z, mean, log_var)  # [B, B, D]
     if estimator == "mws":
-        b = tf.cast(tf.shape(z)[0], tf.float32)
-        log_nb = tf.math.log(tf.cast(dataset_size, tf.float32) * b)
-        log_qz = tf.reduce_logsumexp(tf.reduce_sum(mat, axis=2), axis=1) - log_nb
-        log_prod = tf.reduce_sum(tf.reduce_logsumexp(mat, axis=1) - log_nb, axis=1)
+        log_b = tf.math.log(tf.cast(tf.shape(z)[0], tf.float32))
+        log_qz = tf.reduce_logsumexp(tf.reduce_sum(mat, axis=2), axis=1) - log_b
+        log_prod = tf.reduce_sum(tf.reduce_logsumexp(mat, axis=1) - log_b, axis=1)
     else:
         log_w = log_importance_weights_mss(tf.shape(z)[0], dataset_size)  # [B, B]
         log_qz = tf.reduce_logsumexp(log_w + tf.reduce_sum(mat, axis=2), axis=1)
