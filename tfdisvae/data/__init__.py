@@ -11,9 +11,9 @@ Importing this package does not import TensorFlow; `as_dataset` and the TFDS loa
 See docs/data.md.
 """
 
-from tfdisvae.data import dsprites
+import importlib
+
 from tfdisvae.data.cache import default_data_dir
-from tfdisvae.data.dsprites import DSpritesData, render
 from tfdisvae.data.ground_truth import GroundTruthData, ImageData, index_batches
 from tfdisvae.data.tfds_data import DatasetNotPreparedError
 
@@ -23,6 +23,15 @@ GROUND_TRUTH = ("dsprites", "shapes3d", "smallnorb")  # the sets with ground-tru
 __all__ = ["DATASETS", "GROUND_TRUTH", "DSpritesData", "DatasetNotPreparedError", "GroundTruthData",
            "ImageData", "default_data_dir", "dsprites", "index_batches", "load", "load_ground_truth",
            "render"]
+
+
+def __getattr__(name):
+    # dsprites is imported on first use, so `python -m tfdisvae.data.dsprites` runs it fresh.
+    if name == "dsprites":
+        return importlib.import_module("tfdisvae.data.dsprites")
+    if name in ("render", "DSpritesData"):
+        return getattr(importlib.import_module("tfdisvae.data.dsprites"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _check_name(name: str, valid) -> None:
@@ -43,7 +52,9 @@ def load_ground_truth(name: str = "dsprites", data_dir=None, source: str = "auto
     """
     _check_name(name, GROUND_TRUTH)
     if name == "dsprites":
-        return dsprites.load_dsprites(data_dir=data_dir, source=source, **options)
+        from tfdisvae.data.dsprites import load_dsprites
+
+        return load_dsprites(data_dir=data_dir, source=source, **options)
     if source != "auto":
         raise ValueError(f"source={source!r} is for dsprites; {name} is read from TFDS (source='auto')")
     from tfdisvae.data.tfds_data import load_tfds

@@ -24,7 +24,7 @@ Files (all under data_dir, default ~/.cache/tfdisvae or $TFDISVAE_DATA):
 - the original DeepMind file `dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz` (top-level `imgs`,
   `latents_values`, `latents_classes`) or the `.hdf5` that TFDS reads (`imgs`, `latents/classes`,
   `latents/values`), in data_dir or data_dir/dsprites/: used when present, never modified; a bit-packed
-  copy is derived from it into data_dir/dsprites/from-original/.
+  copy is derived from it into data_dir/dsprites/from-original-<grid>/.
 - otherwise the rendered cache data_dir/dsprites/rendered-v1-<grid>/: `imgs.npy` (bit-packed along the
   last axis, [N, 64, 8] uint8, read memory-mapped), `latents_values.npy` (float64 [N, 6]),
   `latents_classes.npy` (int64 [N, 6]) and a manifest of sha256 checksums.
@@ -283,7 +283,7 @@ def _npz_member(archive: zipfile.ZipFile, key: str):
     return f, shape, dtype
 
 
-def _read_original(path: str, chunk: int):
+def _read_original(path: str, chunk: int, factor_sizes=FACTOR_SIZES):
     """(latents_values, latents_classes, iterator of uint8 image chunks [c, 64, 64]) of an original file."""
     if path.endswith(".npz"):
         archive = zipfile.ZipFile(path)
@@ -292,7 +292,7 @@ def _read_original(path: str, chunk: int):
         classes = np.load(archive.open("latents_classes.npy"), allow_pickle=False) \
             if "latents_classes.npy" in archive.namelist() else None
         f, shape, dtype = _npz_member(archive, "imgs")
-        _check_original(path, shape, values, classes)
+        _check_original(path, shape, values, classes, factor_sizes)
 
         def chunks():
             per_image = int(np.prod(shape[1:])) * dtype.itemsize
@@ -316,7 +316,7 @@ def _read_original(path: str, chunk: int):
         h5.close()
         raise ValueError(f"{path} lacks {err}; the dSprites hdf5 holds imgs, latents/classes and "
                          f"latents/values") from None
-    _check_original(path, imgs.shape, values, classes)
+    _check_original(path, imgs.shape, values, classes, factor_sizes)
 
     def h5_chunks():
         with h5:
@@ -326,13 +326,14 @@ def _read_original(path: str, chunk: int):
     return values, classes, h5_chunks()
 
 
-def _check_original(path, shape, values, classes) -> None:
-    expected = (NUM_EXAMPLES, IMAGE_SIZE, IMAGE_SIZE)
+def _check_original(path, shape, values, classes, factor_sizes=FACTOR_SIZES) -> None:
+    grid = grid_classes(factor_sizes)
+    expected = (len(grid), IMAGE_SIZE, IMAGE_SIZE)
     if tuple(shape) != expected:
         raise ValueError(f"{path}: imgs has shape {tuple(shape)}, dSprites has {expected}")
     if classes is None or values is None:
         raise ValueError(f"{path} lacks latents_values / latents_classes; is it the dSprites file?")
-    if classes.shape != (NUM_EXAMPLES, 6) or not np.array_equal(classes[:, 1:], grid_classes()):
+    if classes.shape != (len(grid), 6) or not np.array_equal(classes[:, 1:], grid):
         raise ValueError(f"{path}: latents_classes is not the row-major dSprites grid; the file "
                          f"is not the original (or is damaged)")
 
@@ -343,19 +344,22 @@ def _original_key(path: str) -> dict:
             "imgs": "packbits along the last axis"}
 
 
-def derive_from_original(path: str, data_dir=None, chunk: int = 16_384) -> str:
+def derive_from_original(path: str, data_dir=None, factor_sizes=FACTOR_SIZES,
+                         chunk: int = 16_384) -> str:
     """A bit-packed cache (same layout as the rendered one) read from an original file; returns it.
 
     The original is only read. The cache is remade when the original's size or mtime changes.
     """
-    folder = os.path.join(cache_lib.default_data_dir(data_dir), "dsprites", "from-original")
+    sizes = _check_sizes(factor_sizes)
+    folder = os.path.join(cache_lib.default_data_dir(data_dir), "dsprites",
+                          f"from-original-{_grid_tag(sizes)}")
     key = _original_key(path)
     if cache_lib.verify(folder, key) is None:
         return folder
     log.warning("reading the original dSprites file %s into %s", path, folder)
-    values, classes, chunks = _read_original(path, chunk)
+    values, classes, chunks = _read_original(path, chunk, sizes)
     with cache_lib.CacheWriter(folder, key) as writer:
-        imgs = writer.open_memmap("imgs.npy", np.uint8, (NUM_EXAMPLES, IMAGE_SIZE, IMAGE_SIZE // 8))
+        imgs = writer.open_memmap("imgs.npy", np.uint8, (len(classes), IMAGE_SIZE, IMAGE_SIZE // 8))
         start = 0
         for block in chunks:
             imgs[start:start + len(block)] = np.packbits(block, axis=-1)
@@ -384,14 +388,15 @@ def load_dsprites(data_dir=None, source: str = "auto", factor_sizes=FACTOR_SIZES
         raise ValueError(f"source must be 'auto', 'original', 'cache' or 'render', got {source!r}")
     if source == "render":
         return DSpritesData(_on_demand_source(sizes), sizes, "render")
-    original = find_original(data_dir) if sizes == FACTOR_SIZES else None
+    # A smaller grid (tests) uses an original-format file only when asked to (source="original").
+    original = find_original(data_dir) if sizes == FACTOR_SIZES or source == "original" else None
     if source == "original" and original is None:
         raise FileNotFoundError(
             f"no original dSprites file ({' or '.join(ORIGINAL_FILES)}) in "
             f"{cache_lib.default_data_dir(data_dir)} or its dsprites/ folder; copy it there, or use "
             f"source='auto' to render the grid")
     if source in ("auto", "original") and original is not None:
-        folder, origin = derive_from_original(original, data_dir), original
+        folder, origin = derive_from_original(original, data_dir, sizes), original
     else:
         folder, origin = build_cache(data_dir, sizes), "rendered"
     packed = np.load(os.path.join(folder, "imgs.npy"), mmap_mode="r")
