@@ -277,7 +277,9 @@ def _npz_member(archive: zipfile.ZipFile, key: str):
                          f"{', '.join(n[:-4] for n in archive.namelist())}); is it the dSprites npz?")
     f = archive.open(name)
     version = np.lib.format.read_magic(f)
-    shape, fortran, dtype = np.lib.format._read_array_header(f, version)
+    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                   else np.lib.format.read_array_header_2_0)
+    shape, fortran, dtype = read_header(f)
     if fortran:
         raise ValueError(f"{archive.filename}:{key} is stored in Fortran order; expected C order")
     return f, shape, dtype
