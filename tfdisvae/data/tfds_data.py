@@ -85,16 +85,21 @@ def _resize(image, size: int | None):
     return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
 
 
-def _read_split(name: str, spec: TfdsSet, split: str, tfds_dir, image_size, writer):
-    """Reads a TFDS split into the writer's images.npy (and factors.npy); returns nothing."""
-    import tensorflow as tf
+def _open_split(name: str, split: str, tfds_dir):
+    """(tf.data.Dataset, DatasetInfo) of a prepared TFDS split; DatasetNotPreparedError if absent."""
     import tensorflow_datasets as tfds
 
     try:
-        ds, info = tfds.load(name, split=split, data_dir=tfds_dir, download=False, try_gcs=False,
-                             shuffle_files=False, with_info=True)
+        return tfds.load(name, split=split, data_dir=tfds_dir, download=False, try_gcs=False,
+                         shuffle_files=False, with_info=True)
     except (AssertionError, FileNotFoundError, tfds.core.registered.DatasetNotFoundError) as err:
         raise _not_prepared(name, tfds_dir, err) from None
+
+
+def _write_split(ds, info, spec: TfdsSet, split: str, image_size, writer) -> None:
+    """Writes a TFDS split into the writer's images.npy (and factors.npy, int64 [N, K])."""
+    import tensorflow as tf
+
     count = int(ds.cardinality())
     if count < 0:
         count = int(info.splits[split].num_examples)
@@ -118,8 +123,7 @@ def _read_split(name: str, spec: TfdsSet, split: str, tfds_dir, image_size, writ
             factors[start:start + len(batch_images)] = batch_factors
         start += len(batch_images)
     if start != count:
-        raise ValueError(f"{name} {split}: read {start} examples, TFDS announced {count}")
-    return info
+        raise ValueError(f"{info.name} {split}: read {start} examples, TFDS announced {count}")
 
 
 def load_tfds(name: str, data_dir=None, image_size: int | None = 64, split: str | None = None):
@@ -152,9 +156,10 @@ def load_tfds(name: str, data_dir=None, image_size: int | None = 64, split: str 
     key = {"tfds_name": name, "version": version, "split": split, "image_size": image_size,
            "factor_keys": list(spec.factor_keys)}
     if cache_lib.verify(folder, key) is not None:
+        ds, info = _open_split(name, split, tfds_dir)
         log.warning("converting TFDS %s %s to %s", name, split, folder)
         with cache_lib.CacheWriter(folder, key) as writer:
-            _read_split(name, spec, split, tfds_dir, image_size, writer)
+            _write_split(ds, info, spec, split, image_size, writer)
     images = np.load(os.path.join(folder, "images.npy"), mmap_mode="r")
     source = ArrayImages(images, max_value=255)
     if not spec.factor_keys:
