@@ -39,9 +39,9 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=200)
     args = parser.parse_args()
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="tfdisvae-bench-")
-    machine = print_machine()
-    results = {"machine": machine}
+    results = {}
     try:
+        results["machine"] = print_machine()
         # 1. Render the full grid in a child process: its own wall time and peak RSS.
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "tfdisvae.data.dsprites", "--render",
