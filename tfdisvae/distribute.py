@@ -1,0 +1,113 @@
+"""tf.distribute strategies for training past one device: `--strategy {default,mirrored,multi_worker}`.
+
+    from tfdisvae import distribute
+    strategy = distribute.make_strategy("mirrored")     # every local GPU (or the given devices)
+    with strategy.scope():
+        model = tfdisvae.make_model("beta_tcvae", dataset_size=737_280)
+        model.compile()
+    model.fit(data.as_dataset(batch_size=64 * strategy.num_replicas_in_sync), steps_per_epoch=...)
+
+- "default": no distribution (tf.distribute's default strategy: one device, the GPU if there is one).
+- "mirrored": MirroredStrategy, synchronous data parallelism over the devices of one machine. Each step
+  splits the global batch into one shard per replica and sums the gradients across replicas.
+- "multi_worker": MultiWorkerMirroredStrategy, the same over several machines. Each worker runs the same
+  command with its own TF_CONFIG (cluster addresses and its task index); see docs/benchmarks.md.
+
+The batch size a run is given is the GLOBAL batch. Batch statistics (beta_tcvae's MWS/MSS estimates of
+log q(z), FactorVAE's dimension-wise permutation, DIP-VAE's covariances, the monitored MI/TC) must see
+the global batch to train as on one device: DisentanglingVAE gathers the codes across replicas inside
+its step (see tfdisvae.models; tests/speed/test_distribute.py checks that losses over 2 replicas equal
+one device's).
+
+Create one strategy per process and reuse it: a second MirroredStrategy over the same devices in one
+process reuses collective instance keys and its first step fails with "Shape mismatch in the collective
+instance" (seen with TF 2.21).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+STRATEGIES = ("default", "mirrored", "multi_worker")
+
+
+def configure_logical_cpus(count: int) -> list:
+    """Split the first physical CPU into `count` logical devices (for tests and CPU-only trials).
+
+    Must run before TensorFlow initialises its devices (before the first op). Returns the logical CPU
+    devices. Raises RuntimeError, naming the fix, when TF is already initialised with another split.
+    """
+    import tensorflow as tf
+
+    if int(count) < 1:
+        raise ValueError(f"configure_logical_cpus: count must be >= 1, got {count!r}.")
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(int(count))])
+    except RuntimeError as err:
+        existing = tf.config.list_logical_devices("CPU")
+        if len(existing) == int(count):
+            return existing
+        raise RuntimeError(f"configure_logical_cpus({count}): TensorFlow is already initialised with "
+                           f"{len(existing)} logical CPU(s); call it first thing in a fresh process "
+                           "(before any TF op)") from err
+    return tf.config.list_logical_devices("CPU")
+
+
+def _check_tf_config() -> dict:
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        raise ValueError("strategy 'multi_worker' needs the TF_CONFIG environment variable on every "
+                         "worker, e.g. TF_CONFIG='{\"cluster\": {\"worker\": [\"host1:12345\", "
+                         "\"host2:12345\"]}, \"task\": {\"type\": \"worker\", \"index\": 0}}'; "
+                         "see docs/benchmarks.md.")
+    try:
+        config = json.loads(raw)
+        workers = config["cluster"]["worker"]
+        task = config["task"]
+        index = int(task["index"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"TF_CONFIG is not valid: {err!s}; it must be JSON with "
+                         "cluster.worker (a list of host:port) and task.type/task.index.") from err
+    if not 0 <= index < len(workers):
+        raise ValueError(f"TF_CONFIG: task.index {index} is outside the {len(workers)} workers of "
+                         "cluster.worker.")
+    return config
+
+
+def make_strategy(name: str = "default", devices=None):
+    """A tf.distribute.Strategy by name.
+
+    Args:
+      name: "default", "mirrored" or "multi_worker".
+      devices: "mirrored" only: device names (e.g. ["/gpu:0", "/gpu:1"] or logical CPUs); None: every
+        GPU of the machine, else the CPU.
+    Returns:
+      the strategy; build and compile the model inside `strategy.scope()`.
+    Raises:
+      ValueError: an unknown name, devices given for another strategy, or a missing/invalid TF_CONFIG
+        for "multi_worker".
+    """
+    import tensorflow as tf
+
+    if name not in STRATEGIES:
+        raise ValueError(f"Unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}.")
+    if devices is not None and name != "mirrored":
+        raise ValueError(f"devices= is for the 'mirrored' strategy, not {name!r}.")
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy(devices=list(devices) if devices else None)
+    _check_tf_config()
+    return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def per_replica_batch(global_batch: int, strategy) -> int:
+    """The shard each replica trains on: global_batch / replicas (which must divide it)."""
+    replicas = strategy.num_replicas_in_sync
+    if int(global_batch) % replicas:
+        raise ValueError(f"batch_size {global_batch} does not split over {replicas} replicas; give a "
+                         f"multiple of {replicas} (the batch size is the global batch).")
+    return int(global_batch) // replicas
