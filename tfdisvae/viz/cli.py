@@ -42,7 +42,8 @@ def _heatmap_factors(data, factors):
 
 def write_figures(run_dir, plots=("all",), *, out_dir=None, checkpoint=None, data=None,
                   num_images=8, num_kl_images=256, top_k=None, span=2.0, heatmap_factors=None,
-                  samples_per_cell=8, seed=0, model=None, log=print):
+                  samples_per_cell=8, seed=0, gif_images=4, gif_frames=40, gif_top_k=None,
+                  model=None, log=print):
     """Write the pictures of a run; returns {plot name: [paths]}.
 
     Args:
@@ -54,6 +55,7 @@ def write_figures(run_dir, plots=("all",), *, out_dir=None, checkpoint=None, dat
       num_images: images per row (reconstructions, traversal values, Fig. 2 columns).
       num_kl_images: images drawn (numpy.random.default_rng(seed)) to measure each latent's KL.
       top_k: traversal rows kept (prior traversals default to 5, as the poster's Fig. 4).
+      gif_images, gif_frames, gif_top_k: columns, frames and latent rows (default top_k) of the GIFs.
       model: an already loaded model (skips load_run; config is still read from run_dir).
     """
     from tfdisvae import runs
@@ -107,7 +109,7 @@ def write_figures(run_dir, plots=("all",), *, out_dir=None, checkpoint=None, dat
         elif name == "reconstruct_traverse":
             save(name, P.reconstruct_traverse(model, shown, data=data if has_factors else None,
                                               heatmap_factors=factors or ("posX", "posY"),
-                                              top_k=top_k, span=span,
+                                              top_k=top_k, span=span, kl=kl,
                                               samples_per_cell=samples_per_cell, seed=seed))
         elif name == "factor_heatmaps":
             if not has_factors:
@@ -122,8 +124,9 @@ def write_figures(run_dir, plots=("all",), *, out_dir=None, checkpoint=None, dat
                 log(f"skipped kl_curves: {error}")
         elif name == "animations":
             for mode in grids.ANIMATION_MODES:
-                animation = P.animated_traversal(model, images, mode, num_images=min(4, num_images),
-                                                 top_k=top_k)
+                animation = P.animated_traversal(model, images, mode, num_images=gif_images,
+                                                 num_frames=gif_frames,
+                                                 top_k=gif_top_k if gif_top_k else top_k)
                 path = animation.save(os.path.join(out_dir, f"{mode}.gif"))
                 written.setdefault(name, []).append(path)
                 log(f"wrote {path} ({animation.size[0]}x{animation.size[1]}, "

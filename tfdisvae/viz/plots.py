@@ -195,8 +195,8 @@ def traversals(model, images=None, *, mode="posterior", sort_by_kl=True, top_k=N
 
 
 def reconstruct_traverse(model, images, *, data=None, heatmap_factors=("posX", "posY"),
-                         top_k=None, span=2.0, samples_per_cell=8, seed=0, step=None, title=None,
-                         scale=None) -> Picture:
+                         top_k=None, span=2.0, kl=None, samples_per_cell=8, seed=0, step=None,
+                         title=None, scale=None) -> Picture:
     """Poster Fig. 2: originals, reconstructions, then posterior traversals of images[0] sorted by KL;
     with `data` (a GroundTruthData) a right column shows each latent's heat map over two factors.
 
@@ -205,6 +205,7 @@ def reconstruct_traverse(model, images, *, data=None, heatmap_factors=("posX", "
         values over `span`); n >= 2.
       data: ground-truth data for the heat maps (see factor_heatmaps); None: no heat-map column.
       heatmap_factors: the two factors (x axis, y axis of the heat map).
+      kl: KL per latent [latent_dim] measured on more images (default: over `images`).
     Returns:
       Picture; data: "latents", "kl", "values", "originals", "reconstructions", and with `data`
       "heatmaps" [latent_dim, n_a, n_b] and "heatmap_range" (vmin, vmax).
@@ -214,7 +215,7 @@ def reconstruct_traverse(model, images, *, data=None, heatmap_factors=("posX", "
     if len(x) < 2:
         raise ValueError("reconstruct_traverse needs at least 2 images (one per column)")
     n = len(x)
-    trav = traversals(model, x, mode="posterior", top_k=top_k, span=span, num_values=n)
+    trav = traversals(model, x, mode="posterior", top_k=top_k, span=span, num_values=n, kl=kl)
     mean, _ = encode(model, x)
     rec = decode(model, mean)
     rows = [x, rec] + list(trav.data["cells"])
