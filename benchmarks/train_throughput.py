@@ -1,0 +1,280 @@
+"""Training images per second of every method, with each speed setting switched on and off.
+
+    python benchmarks/train_throughput.py --model=vae --batch_size=64 --seconds=60
+    python benchmarks/train_throughput.py --model=all --seconds=20 \\
+        --variants=baseline,default,xla,bf16,bf16_xla,threads,spe4,raw,raw_bf16
+
+Each (method, variant) runs in a fresh child process, because thread counts, oneDNN and the Keras dtype
+policy must be fixed before TensorFlow's first op. The child builds the model with
+`tfdisvae.make_model`, compiles it, and drives Keras's own compiled train function (what `fit` runs per
+step, without callbacks) on the rendered dSprites through the real input pipeline
+(`load_ground_truth("dsprites").as_dataset(batch_size)`: shuffled, in-graph gather, prefetch). After a
+warm-up (tracing, XLA compilation, the pipeline filling) it times `--repeats` runs of about
+`--seconds / --repeats` each and reports the median images per second over the repeats of
+`--rounds` interleaved child processes (images = batch_size per step;
+factor_vae's two halves both count, as in the anchor).
+
+Variants (run `--variants=list` to print them): `baseline` switches every optimisation off (oneDNN off,
+XLA off, float32); `default` is what train.py does on a CPU; the others change one thing. `raw` is a
+hand-written Burgess-VAE step (reconstruction + analytic KL, no TFP objects, no metrics) on the same
+networks and pipeline: the ceiling of the library's step. Ratios are against `baseline` and against the
+anchor: the poster's PyTorch implementation on these 2 cores, about 750 images/s (VAE, beta-VAE_H,
+beta-VAE_B, beta-TCVAE at batch 64) and 650 (FactorVAE at batch 128).
+
+The CPU is shared: compare ratios within one invocation; check the load average printed beside them.
+The last line is JSON: images_per_second of the first (method, variant) and every row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from common import median, print_json_line, print_table  # noqa: E402
+
+METHODS = ("vae", "beta_vae_h", "beta_vae_b", "factor_vae", "beta_tcvae", "dip_vae_i", "dip_vae_ii")
+ANCHOR = {"vae": 750.0, "beta_vae_h": 750.0, "beta_vae_b": 750.0, "beta_tcvae": 750.0,
+          "factor_vae": 650.0}
+PRESET_BATCH = {"factor_vae": 128}  # tfdisvae.config "poster" preset (Kim & Mnih); the others 64
+
+# name: (description, settings). Settings not given take DEFAULTS.
+DEFAULTS = {"impl": "model", "jit": False, "precision": "float32", "onednn": True, "intra": 0,
+            "inter": 0, "spe": 1}
+VARIANTS = {
+    "baseline": ("every optimisation off: oneDNN off, XLA off, float32",
+                 {"onednn": False}),
+    "default": ("train.py on a CPU: oneDNN on, XLA off (jit_compile auto), float32", {}),
+    "xla": ("default + jit_compile=True", {"jit": True}),
+    "bf16": ("default + mixed_bfloat16 policy", {"precision": "mixed_bfloat16"}),
+    "bf16_xla": ("mixed_bfloat16 + XLA", {"precision": "mixed_bfloat16", "jit": True}),
+    "threads": ("default + intra_op=2, inter_op=1 threads", {"intra": 2, "inter": 1}),
+    "bf16_threads": ("mixed_bfloat16 + intra_op=2, inter_op=1",
+                     {"precision": "mixed_bfloat16", "intra": 2, "inter": 1}),
+    "spe4": ("default + steps_per_execution=4", {"spe": 4}),
+    "spe16": ("default + steps_per_execution=16", {"spe": 16}),
+    "bf16_spe4": ("mixed_bfloat16 + steps_per_execution=4",
+                  {"precision": "mixed_bfloat16", "spe": 4}),
+    "raw": ("hand-written VAE step, same networks and data, float32", {"impl": "raw"}),
+    "raw_bf16": ("hand-written VAE step, mixed_bfloat16",
+                 {"impl": "raw", "precision": "mixed_bfloat16"}),
+    "raw_xla": ("hand-written VAE step, XLA", {"impl": "raw", "jit": True}),
+}
+
+
+# ---------------------------------------------------------------------------------- child process
+def _raw_train_function(batch_size, jit):
+    """A minimal Burgess VAE step: Bernoulli reconstruction + analytic KL, Adam, nothing else."""
+    import keras
+    import tensorflow as tf
+
+    from tfdisvae import networks
+
+    encoder = networks.make_encoder("burgess", (64, 64, 1), 10)
+    decoder = networks.make_decoder("burgess", (64, 64, 1), 10)
+    variables = encoder.trainable_variables + decoder.trainable_variables
+    optimizer = keras.optimizers.Adam(5e-4)
+    optimizer.build(variables)
+    seed = tf.Variable([0, 0], dtype=tf.int32, trainable=False)
+
+    @tf.function(jit_compile=jit)
+    def step(x):
+        seed.assign_add([0, 1])
+        with tf.GradientTape() as tape:
+            mean, log_var = tf.split(tf.cast(encoder(x, training=True), tf.float32), 2, axis=-1)
+            eps = tf.random.stateless_normal(tf.shape(mean), seed=seed)
+            z = mean + tf.exp(0.5 * log_var) * eps
+            logits = tf.cast(decoder(z, training=True), tf.float32)
+            recon = tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits),
+                                  axis=[1, 2, 3])
+            kl = 0.5 * tf.reduce_sum(tf.exp(log_var) + tf.square(mean) - 1.0 - log_var, axis=1)
+            loss = tf.reduce_mean(recon + kl)
+        grads = tape.gradient(loss, variables)
+        optimizer.apply_gradients(zip(grads, variables, strict=True))
+        return {"loss": loss}
+
+    def train_function(iterator):
+        return step(next(iterator))
+
+    return train_function, lambda logs: float(logs["loss"])
+
+
+def _model_train_function(method, jit, spe):
+    from tfdisvae.models import make_model
+
+    model = make_model(method, dataset_size=737_280, seed=0)
+    model.compile(jit_compile=jit, steps_per_execution=spe)
+    model.make_train_function()
+
+    def train_function(iterator):
+        return model.train_function(iterator)
+
+    def sync(logs):  # Keras returns the logs, or an Optional of them with steps_per_execution > 1
+        logs = logs.get_value() if hasattr(logs, "get_value") else logs
+        return float(logs["loss"])
+
+    return train_function, sync
+
+
+def child(settings: dict) -> dict:
+    """Runs in its own process: measure one (method, variant); returns the result row."""
+    import tensorflow as tf
+
+    if settings["intra"] or settings["inter"]:
+        tf.config.threading.set_intra_op_parallelism_threads(settings["intra"])
+        tf.config.threading.set_inter_op_parallelism_threads(settings["inter"])
+    from tfdisvae import precision
+    from tfdisvae.data import load_ground_truth
+
+    precision.set_policy(settings["precision"])
+    batch = settings["batch_size"]
+    data = load_ground_truth("dsprites", data_dir=settings["data_dir"])
+    iterator = iter(data.as_dataset(batch, shuffle=True, seed=0))
+    if settings["impl"] == "raw":
+        train_function, sync = _raw_train_function(batch, settings["jit"])
+        steps_per_call = 1
+    else:
+        train_function, sync = _model_train_function(settings["method"], settings["jit"],
+                                                     settings["spe"])
+        steps_per_call = settings["spe"]
+
+    start = time.perf_counter()
+    sync(train_function(iterator))  # trace / compile
+    first_call_s = time.perf_counter() - start
+    # Warm-up: about 2 s of steps (the pipeline fills, oneDNN primitives are cached).
+    calls, start = 0, time.perf_counter()
+    while time.perf_counter() - start < 2.0 or calls < 3:
+        logs = train_function(iterator)
+        calls += 1
+    sync(logs)
+    per_call = (time.perf_counter() - start) / calls
+    calls_per_repeat = max(3, int(settings["seconds"] / settings["repeats"] / per_call))
+    rates, loss = [], float("nan")
+    for _ in range(settings["repeats"]):
+        start = time.perf_counter()
+        for _ in range(calls_per_repeat):
+            logs = train_function(iterator)
+        loss = sync(logs)
+        elapsed = time.perf_counter() - start
+        rates.append(calls_per_repeat * steps_per_call * batch / elapsed)
+    ips = median(rates)
+    return {"images_per_second": ips, "ms_per_step": 1000.0 * batch / ips, "repeats": rates,
+            "first_call_s": first_call_s, "final_loss": loss,
+            "steps_per_repeat": calls_per_repeat * steps_per_call}
+
+
+# ---------------------------------------------------------------------------------- parent process
+def run_child(settings: dict, timeout: float) -> dict:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow",
+           "TF_ENABLE_ONEDNN_OPTS": "1" if settings["onednn"] else "0"}
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--_child", json.dumps(settings)],
+                          capture_output=True, text=True, env=env, timeout=timeout)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"child failed for {settings['method']}/{settings['variant']}:\n"
+                           f"{proc.stderr[-3000:]}")
+    return json.loads(lines[-1])
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="vae",
+                        help=f"a method, a comma-separated list, or 'all' ({', '.join(METHODS)})")
+    parser.add_argument("--batch_size", type=int, default=None,
+                        help="global batch; default: 64 (factor_vae: 128, its preset)")
+    parser.add_argument("--seconds", type=float, default=20.0,
+                        help="timed seconds per (method, variant), after warm-up")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per child process")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="child processes per (method, variant), interleaved; the figure is the "
+                             "median over all their repeats")
+    parser.add_argument("--variants", default="default",
+                        help="comma-separated names, or 'list' to print them")
+    parser.add_argument("--data_dir", default=None,
+                        help="dSprites data folder (default: the library's; rendered once, ~10 s)")
+    parser.add_argument("--_child", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args._child:
+        print(json.dumps(child(json.loads(args._child))))
+        return
+    if args.variants == "list":
+        for name, (doc, _) in VARIANTS.items():
+            print(f"{name:14s} {doc}")
+        return
+    methods = METHODS if args.model == "all" else tuple(args.model.split(","))
+    variants = tuple(args.variants.split(","))
+    for name in methods:
+        if name not in METHODS:
+            parser.error(f"unknown --model {name!r}; choose from {', '.join(METHODS)} or 'all'")
+    for name in variants:
+        if name not in VARIANTS:
+            parser.error(f"unknown variant {name!r}; choose from {', '.join(VARIANTS)}")
+
+    from common import machine_info
+
+    from tfdisvae import precision
+
+    info = machine_info()
+    info["native_bfloat16"] = precision.cpu_has_native_bfloat16()
+    print("machine: " + " · ".join(f"{k}={v}" for k, v in info.items()))
+    print(f"load average at start: {load_average()}")
+    print(f"command: python benchmarks/{os.path.basename(__file__)} " + " ".join(sys.argv[1:]))
+    rows = []
+    for method in methods:
+        batch = args.batch_size or PRESET_BATCH.get(method, 64)
+        # The raw step is a plain VAE: one row (under vae) is enough.
+        names = [v for v in variants if VARIANTS[v][1].get("impl") != "raw" or method == "vae"]
+        results = {v: [] for v in names}
+        loads = {v: [] for v in names}
+        # Rounds interleave the variants, so a burst of load from other processes hits them alike.
+        for _ in range(args.rounds):
+            for variant in names:
+                settings = {**DEFAULTS, **VARIANTS[variant][1], "method": method,
+                            "variant": variant, "batch_size": batch, "seconds": args.seconds,
+                            "repeats": args.repeats, "data_dir": args.data_dir}
+                result = run_child(settings, timeout=600 + 3 * args.seconds)
+                results[variant].append(result)
+                loads[variant].append(os.getloadavg()[0])
+                print(f"  {method:11s} {variant:13s} {result['images_per_second']:8,.0f} images/s "
+                      f"(load {loads[variant][-1]:.2f})", flush=True)
+        ips = {v: median([r for res in results[v] for r in res["repeats"]]) for v in names}
+        for variant in names:
+            every = [r for res in results[variant] for r in res["repeats"]]
+            row = {"method": method, "variant": variant, "batch": batch, "images/s": ips[variant],
+                   "ms/step": 1000.0 * batch / ips[variant],
+                   "spread": f"{min(every):,.0f}–{max(every):,.0f}",
+                   "first call s": median([res["first_call_s"] for res in results[variant]]),
+                   "load": f"{median(loads[variant]):.2f}"}
+            if "baseline" in ips:
+                row["× baseline"] = f"{ips[variant] / ips['baseline']:.2f}"
+            if "default" in ips:
+                row["× default"] = f"{ips[variant] / ips['default']:.2f}"
+            if method in ANCHOR:
+                row["× anchor"] = f"{ips[variant] / ANCHOR[method]:.2f}"
+            rows.append(row)
+    print()
+    print_table(rows, ["method", "variant", "batch", "images/s", "× baseline", "× default",
+                       "× anchor", "ms/step", "spread", "first call s", "load"])
+    print(f"load average at end: {load_average()}")
+    print_json_line({
+        "model": rows[0]["method"], "variant": rows[0]["variant"], "batch_size": rows[0]["batch"],
+        "images_per_second": round(rows[0]["images/s"], 1), "machine": info,
+        "rows": [{"method": r["method"], "variant": r["variant"], "batch_size": r["batch"],
+                  "images_per_second": round(r["images/s"], 1)} for r in rows]})
+
+
+if __name__ == "__main__":
+    main()
