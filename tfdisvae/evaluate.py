@@ -1,0 +1,133 @@
+"""Evaluate a trained run: python -m tfdisvae.evaluate --run_dir RUN [--metrics mig,aam,...] [--num_points N]
+
+Loads the run (`tfdisvae.runs.load_run`), computes the chosen metrics (`tfdisvae.metrics.compute_metrics`)
+on the run's ground-truth data set, writes RUN/metrics.json and the same numbers as TensorBoard scalars
+`metrics/<name>` in RUN/logs/eval at the checkpoint's step.
+
+metrics.json: {"step": S, "checkpoint": path, "metrics": {name: value}, "settings": {...},
+"units": {...}}. A later evaluation of the same step adds to (and overwrites names in) "metrics"; one of
+another step replaces the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from absl import app, flags
+
+DEFAULT_METRICS = "mig,mmig,aam,elbo"   # the poster's table
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("run_dir", None, "Run directory written by train.py (config.json, checkpoints/).")
+flags.DEFINE_string("metrics", DEFAULT_METRICS, "Comma-separated metric names (tfdisvae.metrics.METRICS).")
+flags.DEFINE_integer("num_points", None, "Points per metric (default: the published sizes: every point "
+                     "for mig/mmig/aam/elbo, disentanglement_lib's defaults for the others).")
+flags.DEFINE_integer("num_samples", None, "Monte-Carlo samples of the poster's MI estimator "
+                     "(default 2000).")
+flags.DEFINE_string("checkpoint", None, "Checkpoint step or path (default: the latest).")
+flags.DEFINE_integer("seed", 0, "Seed of every sampled quantity.")
+flags.DEFINE_string("data_dir", None, "Data folder (default: the run's, else $TFDISVAE_DATA).")
+flags.DEFINE_integer("batch_size", 512, "Images per encoder call.")
+
+UNITS = {
+    "mig": "dimensionless (gap / H[v_k], nats / nats)", "mmig": "dimensionless", "aam": "dimensionless",
+    "mig_discrete": "dimensionless", "factor_vae_*_accuracy": "fraction correct (chance 1/K)",
+    "beta_vae_*_accuracy": "fraction correct (chance 1/K)",
+    "dci_informativeness_*_accuracy": "fraction correct (accuracy, not error)",
+    "explicitness_*": "ROC-AUC (0.5 chance)", "gaussian_total_correlation": "nats",
+    "loss, reconstruction, log_likelihood, kl, elbo, index_code_mi, total_correlation, dimwise_kl, "
+    "kl_z*, dimwise_kl_z*": "nats per image", "*_per_pixel": "nats per pixel",
+    "var_kl_per_latent, var_dimwise_kl": "nats^2 (variance over latents)",
+}
+
+
+def load_data(config, data_dir=None):
+    """The run's data set: ground truth where it has factors, else images only (elbo only)."""
+    import tfdisvae.data as data_lib
+
+    data_dir = data_dir or config.data_dir
+    if config.dataset in data_lib.GROUND_TRUTH:
+        options = {"source": config.data_source} if config.dataset == "dsprites" else {}
+        return data_lib.load_ground_truth(config.dataset, data_dir=data_dir, **options)
+    return data_lib.load(config.dataset, data_dir=data_dir)
+
+
+def write_metrics_json(path, step, checkpoint, values, settings):
+    """Write (or add to, for the same step) metrics.json atomically; returns the dict written."""
+    payload = {"step": step, "checkpoint": checkpoint, "metrics": {}, "settings": {}, "units": UNITS}
+    if os.path.isfile(path):
+        try:
+            with open(path) as f:
+                old = json.load(f)
+            if old.get("step") == step:
+                payload["metrics"].update(old.get("metrics", {}))
+                payload["settings"].update(old.get("settings", {}))
+        except (OSError, ValueError):
+            pass  # a damaged file is replaced
+    payload["metrics"].update(values)
+    payload["settings"].update(settings)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(payload, f, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+    return payload
+
+
+def evaluate_run(run_dir, metrics=DEFAULT_METRICS, num_points=None, num_samples=None, checkpoint=None,
+                 seed=0, data_dir=None, batch_size=512, data=None, log=print) -> dict:
+    """Compute `metrics` for a run; write RUN/metrics.json and RUN/logs/eval scalars; return the values.
+
+    data: optional data set to use instead of loading the run's (tests pass a small one).
+    """
+    import tensorflow as tf
+
+    from tfdisvae import runs
+    from tfdisvae.metrics.mutual_information import DEFAULT_NUM_SAMPLES
+    from tfdisvae.metrics.suite import check_names, compute_metrics
+
+    names = check_names(metrics)
+    model, config = runs.load_run(run_dir, checkpoint)
+    checkpoints = runs.RunCheckpoints(run_dir, model)
+    ckpt_path = checkpoints.resolve(checkpoint)
+    step = int(model.optimizer.iterations.numpy())
+    if data is None:
+        data = load_data(config, data_dir)
+    num_samples = DEFAULT_NUM_SAMPLES if num_samples is None else int(num_samples)
+    log(f"evaluating {run_dir} at step {step}: {', '.join(names)} "
+        f"({'published sizes' if num_points is None else f'{num_points} points'})")
+    values = compute_metrics(model, data, names, seed=seed, num_points=num_points,
+                             num_samples=num_samples, batch_size=batch_size)
+    settings = {"metrics": list(names), "num_points": num_points, "num_samples": num_samples,
+                "seed": seed, "dataset": getattr(data, "name", config.dataset)}
+    write_metrics_json(runs.metrics_path(run_dir), step, ckpt_path, values, settings)
+    writer = tf.summary.create_file_writer(runs.eval_log_dir(run_dir))
+    with writer.as_default(step=step):
+        for name, value in values.items():
+            tf.summary.scalar(f"metrics/{name}", value)
+    writer.flush()
+    writer.close()
+    for name in sorted(values):
+        log(f"  {name:40s} {values[name]:.6g}")
+    return values
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments {argv[1:]}; every setting is a --flag.")
+    if not FLAGS.run_dir:
+        raise app.UsageError("--run_dir is required: the directory train.py wrote.")
+    try:
+        evaluate_run(FLAGS.run_dir, FLAGS.metrics, FLAGS.num_points, FLAGS.num_samples,
+                     FLAGS.checkpoint, FLAGS.seed, FLAGS.data_dir, FLAGS.batch_size)
+    except (FileNotFoundError, ValueError, TypeError) as err:
+        raise app.UsageError(str(err)) from err
+
+
+def run():
+    """Console-script entry point (tfdisvae-evaluate)."""
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

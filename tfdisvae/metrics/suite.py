@@ -1,0 +1,109 @@
+"""Metrics by name, for `evaluate` and the training callback: one call computes a chosen subset.
+
+    compute_metrics(model, data, ["mig", "aam", "dci"], seed=0, num_points=2048)
+    -> {"mig": ..., "mmig": ..., "aam": ..., "dci_disentanglement": ..., ...}   (flat dict of floats)
+
+Names and what they add (see docs/metrics.md):
+  mig, mmig, aam         the poster's estimator (mutual_information.py) on the encoder's Gaussians;
+                         asking for any of the three computes the estimate once and reports all three
+  mig_discrete           disentanglement_lib's histogram MIG
+  factor_vae_score       factor_vae_train_accuracy, factor_vae_eval_accuracy, factor_vae_active_dims
+  beta_vae_score         beta_vae_train_accuracy, beta_vae_eval_accuracy
+  dci                    dci_disentanglement, dci_completeness, dci_informativeness_{train,test}_accuracy
+  sap                    sap
+  modularity_explicitness  modularity, explicitness_train, explicitness_test
+  unsupervised           gaussian_total_correlation (nats), active_dims
+  elbo                   the poster's table columns (elbo.py; nats per image and per pixel)
+
+num_points=None runs every metric at its published size (all points for the estimator and elbo,
+disentanglement_lib's defaults for the others: slow, see docs/metrics.md); num_points=n scales every
+metric down to about n encoded points (quick_sizes).
+"""
+
+from __future__ import annotations
+
+from tfdisvae.metrics import dlib, sampling
+from tfdisvae.metrics.mig import poster_scores
+from tfdisvae.metrics.mutual_information import DEFAULT_NUM_SAMPLES, compute_mutual_information
+
+POSTER = ("mig", "mmig", "aam")
+METRICS = POSTER + ("mig_discrete", "factor_vae_score", "beta_vae_score", "dci", "sap",
+                    "modularity_explicitness", "unsupervised", "elbo")
+FACTOR_FREE = ("elbo",)  # the metrics that need no ground-truth factors
+
+
+def check_names(names) -> tuple:
+    """The metric names as a tuple; a clear error for unknown ones. Accepts "a,b" strings."""
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    names = tuple(names)
+    unknown = [n for n in names if n not in METRICS]
+    if unknown:
+        raise ValueError(f"unknown metric(s) {', '.join(unknown)}; valid names: {', '.join(METRICS)}")
+    if not names:
+        raise ValueError(f"no metric named; choose from {', '.join(METRICS)}")
+    return names
+
+
+def quick_sizes(num_points: int) -> dict:
+    """Per-metric sample sizes for about num_points encoded points each."""
+    n = max(int(num_points), 64)
+    votes = max(n // 16, 50)
+    return {
+        "mi": {"num_points": n},
+        "mig_discrete": {"num_points": n},
+        "factor_vae_score": {"num_train": votes, "num_eval": votes // 2, "num_variance_estimate": n},
+        "beta_vae_score": {"num_train": votes, "num_eval": votes // 2},
+        "dci": {"num_train": n, "num_test": n // 2},
+        "sap": {"num_train": n, "num_test": n // 2},
+        "modularity_explicitness": {"num_train": n, "num_test": n // 2},
+        "unsupervised": {"num_points": n},
+        "elbo": {"num_points": n},
+    }
+
+
+def compute_metrics(model, data, names, seed=0, num_points=None, num_samples=DEFAULT_NUM_SAMPLES,
+                    batch_size=sampling.DEFAULT_BATCH_SIZE, dci_options=None) -> dict:
+    """The named metrics of `model` on `data` as one flat dict of floats.
+
+    Args:
+      model: a DisentanglingVAE (its posterior means are the representation).
+      data: GroundTruthData; an ImageData without factors only for "elbo".
+      names: metric names (METRICS) or a comma-separated string.
+      seed: int seed of every sampled quantity.
+      num_points: None: the published sizes; n: about n points per metric (quick_sizes).
+      num_samples: Monte-Carlo samples of the poster's estimator.
+      batch_size: images per encoder call.
+      dci_options: GradientBoostingClassifier overrides for dci (e.g. {"n_estimators": 20}).
+    """
+    names = check_names(names)
+    if any(n not in FACTOR_FREE for n in names):
+        sampling.check_ground_truth(data, "the metrics " + ", ".join(n for n in names
+                                                                   if n not in FACTOR_FREE))
+    sizes = quick_sizes(num_points) if num_points is not None else {}
+    rep = sampling.representation_from_model(model, batch_size)
+    out = {}
+    if any(n in POSTER for n in names):
+        estimate = compute_mutual_information(
+            data, sampling.posterior_from_model(model, batch_size), seed=seed,
+            num_samples=num_samples, batch_size=batch_size, **sizes.get("mi", {}))
+        out.update(poster_scores(estimate))
+    calls = {
+        "mig_discrete": dlib.compute_mig_discrete,
+        "factor_vae_score": dlib.compute_factor_vae_score,
+        "beta_vae_score": dlib.compute_beta_vae_score,
+        "sap": dlib.compute_sap,
+        "modularity_explicitness": dlib.compute_modularity_explicitness,
+        "unsupervised": dlib.compute_unsupervised,
+    }
+    for name in names:
+        if name in calls:
+            out.update(calls[name](data, rep, seed, **sizes.get(name, {})))
+        elif name == "dci":
+            out.update(dlib.compute_dci(data, rep, seed, **sizes.get("dci", {}),
+                                        **(dci_options or {})))
+        elif name == "elbo":
+            from tfdisvae.metrics.elbo import elbo_terms
+
+            out.update(elbo_terms(model, data, seed=seed, **sizes.get("elbo", {})))
+    return {k: float(v) for k, v in out.items()}
