@@ -125,6 +125,10 @@ def prepare_run(config, image_shape, dataset_size):
 
     Returns (resolved config, run_dir). Raises ConfigError when run_dir holds a different run.
     """
+    if config.image_shape is not None and tuple(config.image_shape) != tuple(image_shape):
+        raise ConfigError(f"image_shape {tuple(config.image_shape)} was asked for, but the images of "
+                          f"{config.dataset} have shape {tuple(image_shape)}; drop --image_shape or "
+                          "give that shape")
     resolved = config.resolved(image_shape, dataset_size)
     run_dir = config.default_run_dir()
     resolved.run_dir = run_dir
