@@ -92,13 +92,8 @@ class ArrayData:
         return indices.map(lambda idx: tf.gather(images, idx)).prefetch(2)
 
 
-def load_training_data(config):
-    """The training images of a config: the whole data set, or `train_subset` images of it drawn with
-    numpy.random.default_rng(seed) (served from memory).
-
-    Returns an object with num_examples, image_shape and as_dataset(batch_size, shuffle, seed,
-    start_batch, repeat).
-    """
+def load_dataset(config):
+    """The config's whole data set (GroundTruthData for dsprites/shapes3d/smallnorb, else ImageData)."""
     import tfdisvae.data as data_lib
 
     if config.dataset == "dsprites" or config.dataset in getattr(data_lib, "GROUND_TRUTH", ()):
@@ -109,6 +104,18 @@ def load_training_data(config):
         if known is not None and config.dataset not in known:
             raise ConfigError(f"unknown dataset {config.dataset!r}; valid: {', '.join(known)}")
         data = data_lib.load(config.dataset, data_dir=config.data_dir)
+    return data
+
+
+def load_training_data(config, data=None):
+    """The training images of a config: the whole data set, or `train_subset` images of it drawn with
+    numpy.random.default_rng(seed) (served from memory).
+
+    Returns an object with num_examples, image_shape and as_dataset(batch_size, shuffle, seed,
+    start_batch, repeat).
+    """
+    if data is None:
+        data = load_dataset(config)
     if config.train_subset is None:
         return data
     n = data.num_examples
@@ -145,8 +152,11 @@ def prepare_run(config, image_shape, dataset_size):
     return resolved, run_dir
 
 
-def extra_callbacks(config, model, data, writer):
-    """Image and metric callbacks of the viz and metrics modules, when asked for and available."""
+def extra_callbacks(config, model, data, writer, ground_truth=None):
+    """Image and metric callbacks of the viz and metrics modules, when asked for and available.
+
+    Metrics need factors: they use `ground_truth` (the whole data set) and are skipped, with a
+    message, for data sets without factors."""
     extra = []
     if config.image_every:
         try:
@@ -161,9 +171,12 @@ def extra_callbacks(config, model, data, writer):
             from tfdisvae.metrics import MetricsCallback
         except ImportError:
             MetricsCallback = None
-        if MetricsCallback is not None:
-            extra.append(MetricsCallback(data=data, writer=writer, every=config.metrics_every,
-                                         seed=config.seed))
+        if MetricsCallback is not None and hasattr(ground_truth, "factor_sizes"):
+            extra.append(MetricsCallback(ground_truth=ground_truth, writer=writer,
+                                         every_n_steps=config.metrics_every, seed=config.seed))
+        elif MetricsCallback is not None:
+            print(f"metrics_every={config.metrics_every} ignored: {config.dataset} has no "
+                  "ground-truth factors")
     return extra
 
 
@@ -185,8 +198,10 @@ def train(config, data=None, callbacks=(), log=print):
     from tfdisvae.models import make_model
 
     config.validate()
+    full_data = None
     if data is None:
-        data = load_training_data(config)
+        full_data = load_dataset(config)
+        data = load_training_data(config, full_data)
     config, run_dir = prepare_run(config, data.image_shape, data.num_examples)
 
     keras.utils.set_random_seed(config.seed)
@@ -208,7 +223,8 @@ def train(config, data=None, callbacks=(), log=print):
     summaries = cb.TrainingSummaries(runs.train_log_dir(run_dir), every=config.summary_every)
     guard = cb.NaNGuard()
     all_callbacks = [guard, summaries, cb.Checkpointing(checkpoints, config.checkpoint_every, guard)]
-    all_callbacks += extra_callbacks(config, model, data, summaries.writer)
+    all_callbacks += extra_callbacks(config, model, data, summaries.writer,
+                                     full_data if full_data is not None else data)
     all_callbacks += list(callbacks)
     if config.verbose:
         all_callbacks.append(cb.ProgressBar(config.steps, start, verbose=config.verbose))
