@@ -1,0 +1,130 @@
+"""TrainConfig presets, validation (one line naming the setting and what is valid), JSON round trip,
+and the train.py flags that map onto it."""
+
+import dataclasses
+import math
+
+import pytest
+from absl import flags
+
+from tfdisvae.cli import train as cli
+from tfdisvae.config import (
+    DEFAULT_LR,
+    METHODS,
+    PRESETS,
+    ConfigError,
+    TrainConfig,
+)
+from tfdisvae.objectives.methods import DEFAULT_HPARAMS
+
+
+def test_defaults_are_the_quick_preset():
+    config = TrainConfig.create()
+    for name, value in PRESETS["quick"].items():
+        assert getattr(config, name) == value
+    assert config.model == "beta_vae_h" and config.dataset == "dsprites"
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_poster_preset_resolves_for_every_method(method):
+    config = TrainConfig.create("poster", model=method).resolved((64, 64, 1), 737_280)
+    batch = 128 if method == "factor_vae" else 64
+    assert config.batch_size == batch
+    assert config.steps == math.ceil(30 * 737_280 / batch)  # 30 epochs, as the poster's code
+    assert config.lr == DEFAULT_LR[method]
+    hparams = config.method_hparams()
+    assert set(hparams) == set(DEFAULT_HPARAMS[method]) | {"reg_anneal_steps"}
+    if method == "beta_vae_b":
+        assert hparams["capacity_weight"] == 1000.0 and hparams["c_final"] == 25.0
+    else:
+        assert hparams["reg_anneal_steps"] == 10_000
+    assert TrainConfig.from_json(config.to_json()) == config
+
+
+def test_explicit_values_win_over_the_preset():
+    config = TrainConfig.create("poster", model="beta_vae_h", steps=100, beta=8.0)
+    assert config.steps == 100 and config.epochs is None and config.beta == 8.0
+    assert TrainConfig.create("poster_beta50").method_hparams()["beta"] == 50.0
+
+
+def test_json_round_trip_through_a_file(tmp_path):
+    config = TrainConfig.create(model="dip_vae_ii", lambda_od=3.0, seed=5, train_subset=100)
+    config = config.resolved((32, 32, 3), 100)
+    path = str(tmp_path / "config.json")
+    config.to_json(path)
+    again = TrainConfig.from_json(path)
+    assert again == config and again.image_shape == (32, 32, 3)
+    assert dataclasses.asdict(again) == dataclasses.asdict(config)
+
+
+@pytest.mark.parametrize("given, message", [
+    (dict(model="vae2"), "unknown model 'vae2'; valid: vae, beta_vae_h, beta_vae_b, factor_vae"),
+    (dict(beta=0.0), "beta must be > 0 for beta_vae_h, got 0.0"),
+    (dict(model="beta_tcvae", beta=-1.0), "beta must be > 0 for beta_tcvae"),
+    (dict(latent_dim=0), "latent_dim must be a positive integer, got 0"),
+    (dict(arch="resnet"), "unknown arch 'resnet'; valid: burgess, locatello"),
+    (dict(likelihood="poisson"), "unknown likelihood 'poisson'; valid: bernoulli, gaussian, laplace"),
+    (dict(model="vae", tc_weight=2.0), "tc_weight is not a hyper-parameter of vae; vae takes: "
+                                       "reg_anneal_steps"),
+    (dict(model="factor_vae", batch_size=33), "batch_size must be even for factor_vae"),
+    (dict(jit_compile="maybe"), "jit_compile must be one of auto, true, false"),
+    (dict(lr=-1e-3), "lr must be > 0"),
+    (dict(model="beta_tcvae", estimator="exact"), "unknown estimator 'exact'; valid: mss, mws"),
+    (dict(steps=None), "give steps or epochs"),
+    (dict(colour="red"), "unknown setting(s) colour"),
+])
+def test_invalid_settings_give_one_line(given, message):
+    with pytest.raises(ConfigError) as err:
+        TrainConfig.create(**given)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_image_size_the_architecture_cannot_take():
+    with pytest.raises(ConfigError, match=r"\(28, 28, 1\) is not supported.*\(64, 64, 1\)"):
+        TrainConfig.create().resolved((28, 28, 1), 1000)
+
+
+def test_unknown_preset():
+    with pytest.raises(ConfigError, match="unknown preset 'slow'; valid: quick, poster"):
+        TrainConfig.create(preset="slow")
+
+
+@pytest.fixture
+def parsed():
+    """Parse train.py argv into the absl flags, and undo it afterwards."""
+    def parse(*argv):
+        flags.FLAGS.unparse_flags()
+        flags.FLAGS(["train.py", *argv])
+        return cli.config_from_flags()
+
+    yield parse
+    flags.FLAGS.unparse_flags()
+
+
+def test_every_field_has_a_flag():
+    for field in dataclasses.fields(TrainConfig):
+        assert field.name in flags.FLAGS, field.name
+
+
+def test_flags_map_onto_the_config(parsed):
+    config = parsed("--model=factor_vae", "--tc_weight=10", "--latent_dim=6", "--lr=2e-4",
+                    "--steps=77", "--image_shape=64,64,1", "--jit_compile=true", "--seed=4")
+    assert (config.model, config.tc_weight, config.latent_dim, config.lr, config.steps) == \
+        ("factor_vae", 10.0, 6, 2e-4, 77)
+    assert config.image_shape == (64, 64, 1) and config.resolve_jit_compile() is True
+    assert parsed("--preset=poster", "--model=vae").epochs == 30.0
+    assert parsed().steps == PRESETS["quick"]["steps"]
+
+
+def test_bad_flags_exit_with_one_error_line(parsed, capsys):
+    for argv, message in [(["--model=foo"], "unknown model 'foo'"),
+                          (["--latent_dim=0"], "latent_dim must be a positive integer"),
+                          (["--beta=-2"], "beta must be > 0"),
+                          (["--image_shape=64,x,1"], "image_shape must be integers")]:
+        flags.FLAGS.unparse_flags()
+        flags.FLAGS(["train.py", *argv])
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(["train.py"])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("train.py: error: ") and message in err[0]
