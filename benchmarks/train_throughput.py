@@ -4,14 +4,16 @@
     python benchmarks/train_throughput.py --model=all --seconds=20 \\
         --variants=baseline,default,xla,bf16,bf16_xla,threads,spe4,raw,raw_bf16
 
-Each (method, variant) runs in a fresh child process, because thread counts, oneDNN and the Keras dtype
-policy must be fixed before TensorFlow's first op. The child builds the model with
+Variants that differ in oneDNN or thread counts (fixed before TensorFlow's first op) run in separate
+child processes; the others (XLA, dtype policy, steps_per_execution, raw step) share one child, each with
+its own model, and are timed in interleaved bursts so that load from other processes hits them alike.
+The child builds each model with
 `tfdisvae.make_model`, compiles it, and drives Keras's own compiled train function (what `fit` runs per
 step, without callbacks) on the rendered dSprites through the real input pipeline
 (`load_ground_truth("dsprites").as_dataset(batch_size)`: shuffled, in-graph gather, prefetch). After a
-warm-up (tracing, XLA compilation, the pipeline filling) it times `--repeats` runs of about
-`--seconds / --repeats` each and reports the median images per second over the repeats of
-`--rounds` interleaved child processes (images = batch_size per step;
+warm-up (tracing, XLA compilation, the pipeline filling) it times `--repeats` bursts of about
+`--seconds / --repeats` each and reports the median images per second over the bursts of all
+`--rounds` child processes (images = batch_size per step;
 factor_vae's two halves both count, as in the anchor).
 
 Variants (run `--variants=list` to print them): `baseline` switches every optimisation off (oneDNN off,
@@ -121,62 +123,76 @@ def _model_train_function(method, jit, spe):
     return train_function, sync
 
 
-def child(settings: dict) -> dict:
-    """Runs in its own process: measure one (method, variant); returns the result row."""
+def child(group: list) -> list:
+    """Runs in its own process: the variants of `group` (same oneDNN and thread settings), interleaved.
+
+    Each variant gets its own model (built under its own dtype policy) and iterator over the same
+    pipeline. After every variant has compiled and warmed up, `repeats` rounds run each variant for
+    about seconds/repeats in turn, so a burst of load from other processes hits all of them alike.
+    Returns one result dict per variant, in order.
+    """
+    import keras
     import tensorflow as tf
 
-    if settings["intra"] or settings["inter"]:
-        tf.config.threading.set_intra_op_parallelism_threads(settings["intra"])
-        tf.config.threading.set_inter_op_parallelism_threads(settings["inter"])
+    first = group[0]
+    if first["intra"] or first["inter"]:
+        tf.config.threading.set_intra_op_parallelism_threads(first["intra"])
+        tf.config.threading.set_inter_op_parallelism_threads(first["inter"])
     from tfdisvae import precision
     from tfdisvae.data import load_ground_truth
 
-    precision.set_policy(settings["precision"])
-    batch = settings["batch_size"]
-    data = load_ground_truth("dsprites", data_dir=settings["data_dir"])
-    iterator = iter(data.as_dataset(batch, shuffle=True, seed=0))
-    if settings["impl"] == "raw":
-        train_function, sync = _raw_train_function(batch, settings["jit"])
-        steps_per_call = 1
-    else:
-        train_function, sync = _model_train_function(settings["method"], settings["jit"],
-                                                     settings["spe"])
-        steps_per_call = settings["spe"]
-
-    start = time.perf_counter()
-    sync(train_function(iterator))  # trace / compile
-    first_call_s = time.perf_counter() - start
-    # Warm-up: about 2 s of steps (the pipeline fills, oneDNN primitives are cached).
-    calls, start = 0, time.perf_counter()
-    while time.perf_counter() - start < 2.0 or calls < 3:
-        logs = train_function(iterator)
-        calls += 1
-    sync(logs)
-    per_call = (time.perf_counter() - start) / calls
-    calls_per_repeat = max(3, int(settings["seconds"] / settings["repeats"] / per_call))
-    rates, loss = [], float("nan")
-    for _ in range(settings["repeats"]):
+    data = load_ground_truth("dsprites", data_dir=first["data_dir"])
+    runs = []
+    for settings in group:
+        batch = settings["batch_size"]
+        with precision.policy_scope(settings["precision"]):
+            keras.utils.set_random_seed(0)
+            if settings["impl"] == "raw":
+                train_function, sync = _raw_train_function(batch, settings["jit"])
+                steps_per_call = 1
+            else:
+                train_function, sync = _model_train_function(settings["method"], settings["jit"],
+                                                             settings["spe"])
+                steps_per_call = settings["spe"]
+        iterator = iter(data.as_dataset(batch, shuffle=True, seed=0))
         start = time.perf_counter()
-        for _ in range(calls_per_repeat):
+        sync(train_function(iterator))  # trace / compile
+        first_call_s = time.perf_counter() - start
+        # Warm-up: about 2 s of steps (the pipeline fills, oneDNN primitives are cached).
+        calls, start = 0, time.perf_counter()
+        while time.perf_counter() - start < 2.0 or calls < 3:
             logs = train_function(iterator)
-        loss = sync(logs)
-        elapsed = time.perf_counter() - start
-        rates.append(calls_per_repeat * steps_per_call * batch / elapsed)
-    ips = median(rates)
-    return {"images_per_second": ips, "ms_per_step": 1000.0 * batch / ips, "repeats": rates,
-            "first_call_s": first_call_s, "final_loss": loss,
-            "steps_per_repeat": calls_per_repeat * steps_per_call}
+            calls += 1
+        sync(logs)
+        per_call = (time.perf_counter() - start) / calls
+        runs.append({"fn": train_function, "sync": sync, "iterator": iterator, "batch": batch,
+                     "steps_per_call": steps_per_call, "first_call_s": first_call_s,
+                     "calls": max(3, int(settings["seconds"] / settings["repeats"] / per_call)),
+                     "rates": [], "loss": float("nan")})
+    for _ in range(first["repeats"]):
+        for run in runs:
+            start = time.perf_counter()
+            for _ in range(run["calls"]):
+                logs = run["fn"](run["iterator"])
+            run["loss"] = run["sync"](logs)
+            elapsed = time.perf_counter() - start
+            run["rates"].append(run["calls"] * run["steps_per_call"] * run["batch"] / elapsed)
+    return [{"images_per_second": median(run["rates"]), "repeats": run["rates"],
+             "first_call_s": run["first_call_s"], "final_loss": run["loss"],
+             "steps_per_repeat": run["calls"] * run["steps_per_call"]} for run in runs]
 
 
 # ---------------------------------------------------------------------------------- parent process
-def run_child(settings: dict, timeout: float) -> dict:
+def run_child(group: list, timeout: float) -> list:
+    settings = group[0]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow",
            "TF_ENABLE_ONEDNN_OPTS": "1" if settings["onednn"] else "0"}
-    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--_child", json.dumps(settings)],
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--_child", json.dumps(group)],
                           capture_output=True, text=True, env=env, timeout=timeout)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("[")]
     if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"child failed for {settings['method']}/{settings['variant']}:\n"
+        raise RuntimeError(f"child failed for {settings['method']}/"
+                           f"{','.join(g['variant'] for g in group)}:\n"
                            f"{proc.stderr[-3000:]}")
     return json.loads(lines[-1])
 
@@ -240,16 +256,23 @@ def main() -> None:
         results = {v: [] for v in names}
         loads = {v: [] for v in names}
         # Rounds interleave the variants, so a burst of load from other processes hits them alike.
+        groups = {}  # process-level settings -> variants that can share one process
+        for variant in names:
+            settings = {**DEFAULTS, **VARIANTS[variant][1], "method": method, "variant": variant,
+                        "batch_size": batch, "seconds": args.seconds, "repeats": args.repeats,
+                        "data_dir": args.data_dir}
+            key = (settings["onednn"], settings["intra"], settings["inter"])
+            groups.setdefault(key, []).append(settings)
         for _ in range(args.rounds):
-            for variant in names:
-                settings = {**DEFAULTS, **VARIANTS[variant][1], "method": method,
-                            "variant": variant, "batch_size": batch, "seconds": args.seconds,
-                            "repeats": args.repeats, "data_dir": args.data_dir}
-                result = run_child(settings, timeout=600 + 3 * args.seconds)
-                results[variant].append(result)
-                loads[variant].append(os.getloadavg()[0])
-                print(f"  {method:11s} {variant:13s} {result['images_per_second']:8,.0f} images/s "
-                      f"(load {loads[variant][-1]:.2f})", flush=True)
+            for group in groups.values():
+                group_results = run_child(group, timeout=600 + 3 * len(group) * args.seconds)
+                load = os.getloadavg()[0]
+                for settings, result in zip(group, group_results, strict=True):
+                    results[settings["variant"]].append(result)
+                    loads[settings["variant"]].append(load)
+                    print(f"  {method:11s} {settings['variant']:13s} "
+                          f"{result['images_per_second']:8,.0f} images/s (load {load:.2f})",
+                          flush=True)
         ips = {v: median([r for res in results[v] for r in res["repeats"]]) for v in names}
         for variant in names:
             every = [r for res in results[variant] for r in res["repeats"]]
