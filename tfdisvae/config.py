@@ -28,6 +28,8 @@ METHODS = ("vae", "beta_vae_h", "beta_vae_b", "factor_vae", "beta_tcvae", "dip_v
 ARCHITECTURES = ("burgess", "locatello")
 LIKELIHOODS = ("bernoulli", "gaussian", "laplace")
 JIT_CHOICES = ("auto", "true", "false")
+STRATEGIES = ("default", "mirrored", "multi_worker")  # tfdisvae.distribute.STRATEGIES
+PRECISIONS = ("auto", "none", "float32", "mixed_bfloat16", "mixed_float16")  # tfdisvae.precision
 ESTIMATORS = ("mss", "mws")
 
 # Which hyper-parameter fields each method reads.
@@ -72,7 +74,8 @@ PRESETS = {
 }
 
 # Fields that may change between a run and its resumption (everything else must match config.json).
-RESUMABLE_CHANGES = ("steps", "epochs", "checkpoint_every", "summary_every", "image_every",
+# strategy: a run may resume on another number of devices (same global batch, same step).
+RESUMABLE_CHANGES = ("steps", "epochs", "checkpoint_every", "summary_every", "image_every", "strategy",
                      "metrics_every", "jit_compile", "logdir", "run_dir", "verbose")
 
 
@@ -123,7 +126,8 @@ class TrainConfig:
     # execution and outputs
     seed: int = 0
     jit_compile: str = "auto"            # "auto" (XLA on GPU, off on CPU where it is ~2x slower) | true | false
-    mixed_precision: str | None = None
+    mixed_precision: str | None = None   # None/"none"/"float32" | "auto" | "mixed_bfloat16" | "mixed_float16"
+    strategy: str = "default"            # "default" | "mirrored" | "multi_worker" (batch_size is the global batch)
     checkpoint_every: int = 500
     summary_every: int = 50
     image_every: int = 500               # 0: no image summaries
@@ -187,6 +191,10 @@ class TrainConfig:
             bad(f"unknown likelihood {self.likelihood!r}; valid: {', '.join(LIKELIHOODS)}")
         if str(self.jit_compile).lower() not in JIT_CHOICES:
             bad(f"jit_compile must be one of {', '.join(JIT_CHOICES)}, got {self.jit_compile!r}")
+        if self.mixed_precision is not None and str(self.mixed_precision).lower() not in PRECISIONS:
+            bad(f"mixed_precision must be one of {', '.join(PRECISIONS)}, got {self.mixed_precision!r}")
+        if self.strategy not in STRATEGIES:
+            bad(f"unknown strategy {self.strategy!r}; valid: {', '.join(STRATEGIES)}")
         _positive_int(self.latent_dim, "latent_dim")
         _positive_int(self.batch_size, "batch_size")
         if self.model == "factor_vae" and self.batch_size % 2:

@@ -50,6 +50,40 @@ def _first(data):
     return data
 
 
+def _replica_context():
+    """The replica context of a tf.distribute strategy with more than one replica, else None."""
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None or ctx.num_replicas_in_sync == 1:
+        return None
+    return ctx
+
+
+def _global_batch(ctx, local):
+    """Every replica's rows of `local` [b, ...], in replica order: [R·b, ...] (`local` itself if ctx is None).
+
+    The values are the same on every replica; gradients flow only into this replica's own rows. A loss
+    computed on global tensors is then the same number on every replica, and the sum over replicas of
+    each replica's gradient (what the optimizer's cross-replica all-reduce does) is exactly the
+    single-device gradient of that loss on the global batch.
+    """
+    if ctx is None:
+        return local
+    gathered = ctx.all_gather(tf.stop_gradient(local), axis=0)
+    rows = tf.shape(local)[0]
+    start = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * rows
+    after = (ctx.num_replicas_in_sync - 1) * rows - start
+    paddings = tf.concat([[[start, after]], tf.zeros([local.shape.rank - 1, 2], tf.int32)], axis=0)
+    return gathered + tf.pad(local - tf.stop_gradient(local), paddings)
+
+
+def _local_rows(ctx, global_tensor, rows):
+    """This replica's `rows` rows of a global-batch tensor (the tensor itself if ctx is None)."""
+    if ctx is None:
+        return global_tensor
+    start = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * rows
+    return global_tensor[start:start + rows]
+
+
 @keras.saving.register_keras_serializable(package="tfdisvae")
 class DisentanglingVAE(keras.Model):
     """A VAE trained with one of the methods of `tfdisvae.config.METHODS`.
@@ -194,29 +228,66 @@ class DisentanglingVAE(keras.Model):
             return tf.constant(0, tf.int64)
         return self.optimizer.iterations
 
+    def _sample_z(self, mean, log_var, seed, ctx=None):
+        """z = mean + exp(log_var / 2)·eps, [b, latent_dim], with eps [b, latent_dim] ~ N(0, I).
+
+        eps is drawn for the global batch from the stateless `seed` (the same on every replica) and this
+        replica's rows are taken, so a run over R replicas samples exactly what one device would.
+        """
+        rows = tf.shape(mean)[0]
+        replicas = 1 if ctx is None else ctx.num_replicas_in_sync
+        eps = tf.random.stateless_normal([replicas * rows, self.latent_dim], seed=seed)
+        return mean + tf.exp(0.5 * log_var) * _local_rows(ctx, eps, rows)
+
     def loss_terms(self, x, step=None, training=False):
         """All loss terms of images x (one posterior sample each), scalar float32 tensors, nats/image.
 
         Returns (terms, z) where terms is compute_loss's dict ("loss", "reconstruction", "kl",
         "kl_per_latent" [D], ...) and z [batch, latent_dim] the sample it used. For factor_vae the TC
         comes from the discriminator on z (gradients reach the encoder through z only).
+
+        Under a tf.distribute strategy with R > 1 replicas, x is this replica's shard; the terms are
+        computed on the global batch (every replica's reconstruction, mean, log_var, z and
+        discriminator logits, gathered), so batch statistics — the MWS/MSS estimates of log q(z) for
+        beta_tcvae and the monitored MI/TC/dimension-wise KL, DIP's covariances — see the global batch
+        exactly as on one device. Every replica gets the same terms; see _global_batch for gradients.
         """
+        ctx = _replica_context()
         x = tf.cast(x, tf.float32)
         mean, log_var = self.encode_params(x, training=training)
-        z = distributions.posterior(mean, log_var).sample(seed=self._next_seed())
+        z = self._sample_z(mean, log_var, self._next_seed(), ctx)
         reconstruction = -self.decode(z, training=training).log_prob(x)  # [batch], nats
         tc_logits = self.discriminator(z, training=training) if self.uses_discriminator else None
+        terms_in = {"reconstruction": reconstruction, "mean": mean, "log_var": log_var, "z": z}
+        if ctx is not None:
+            d = self.latent_dim
+            parts = [reconstruction[:, None], mean, log_var, z]
+            if tc_logits is not None:
+                parts.append(tc_logits)
+            packed = _global_batch(ctx, tf.concat([tf.cast(p, tf.float32) for p in parts], axis=1))
+            terms_in = {"reconstruction": packed[:, 0], "mean": packed[:, 1:1 + d],
+                        "log_var": packed[:, 1 + d:1 + 2 * d], "z": packed[:, 1 + 2 * d:1 + 3 * d]}
+            if tc_logits is not None:
+                tc_logits = packed[:, 1 + 3 * d:]
         terms = compute_loss(
-            self.objective, reconstruction=reconstruction, mean=mean, log_var=log_var, z=z,
-            step=self.step if step is None else step, dataset_size=self.dataset_size,
-            tc_logits=tc_logits)
+            self.objective, **terms_in, step=self.step if step is None else step,
+            dataset_size=self.dataset_size, tc_logits=tc_logits)
         return terms, z
 
-    def _discriminator_terms(self, z_real, z_other):
-        """Discriminator loss/accuracy on stop_gradient(z_real) vs permute_dims(stop_gradient(z_other))."""
-        z_perm = factor.permute_dims(tf.stop_gradient(z_other), self._next_seed())
+    def _discriminator_terms(self, z_real, z_other, ctx=None):
+        """Discriminator loss/accuracy on stop_gradient(z_real) vs permute_dims(stop_gradient(z_other)).
+
+        Under a strategy the permutation runs over the global batch of z_other (the same seed on every
+        replica) and the loss over the global batch of logits, as on one device.
+        """
+        rows = tf.shape(z_other)[0]
+        z_other = _global_batch(ctx, tf.stop_gradient(z_other))
+        z_perm = _local_rows(ctx, factor.permute_dims(z_other, self._next_seed()), rows)
         real_logits = self.discriminator(tf.stop_gradient(z_real), training=True)
         perm_logits = self.discriminator(z_perm, training=True)
+        if ctx is not None:
+            packed = _global_batch(ctx, tf.concat([real_logits, perm_logits], axis=1))
+            real_logits, perm_logits = packed[:, :2], packed[:, 2:]
         return (factor.discriminator_loss(real_logits, perm_logits),
                 factor.discriminator_accuracy(real_logits, perm_logits))
 
@@ -252,6 +323,11 @@ class DisentanglingVAE(keras.Model):
             if discriminator_optimizer is None:
                 discriminator_optimizer = keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9)
             self.discriminator_optimizer = keras.optimizers.get(discriminator_optimizer)
+            if (self.dtype_policy.name == "mixed_float16" and not isinstance(
+                    self.discriminator_optimizer, keras.optimizers.LossScaleOptimizer)):
+                # As Keras does for the main optimizer: float16 gradients need loss scaling.
+                self.discriminator_optimizer = keras.optimizers.LossScaleOptimizer(
+                    self.discriminator_optimizer)
             self.discriminator_optimizer.build(self.discriminator.trainable_variables)
         elif discriminator_optimizer is not None:
             raise ValueError(f"{self.method} has no discriminator; discriminator_optimizer is only "
@@ -263,7 +339,10 @@ class DisentanglingVAE(keras.Model):
         if not self.uses_discriminator:
             with tf.GradientTape() as tape:
                 terms, _ = self.loss_terms(x, training=True)
-            grads = tape.gradient(terms["loss"], self.vae_variables)
+                # Loss scaling is the identity unless the optimizer is a LossScaleOptimizer
+                # (mixed_float16), which unscales the gradients in apply_gradients.
+                loss = self.optimizer.scale_loss(terms["loss"])
+            grads = tape.gradient(loss, self.vae_variables)
             self.optimizer.apply_gradients(zip(grads, self.vae_variables, strict=True))
             return self._update_trackers(terms)
 
@@ -271,18 +350,28 @@ class DisentanglingVAE(keras.Model):
         if batch is not None and batch % 2:
             raise ValueError(f"factor_vae splits each batch in two halves; got a batch of {batch} "
                              "images, use an even batch size (drop_remainder=True).")
+        ctx = _replica_context()
         x1, x2 = tf.split(x, 2, axis=0)
         with tf.GradientTape() as tape:
             terms, z1 = self.loss_terms(x1, training=True)
-        grads = tape.gradient(terms["loss"], self.vae_variables)
+            loss = self.optimizer.scale_loss(terms["loss"])
+        grads = tape.gradient(loss, self.vae_variables)
         self.optimizer.apply_gradients(zip(grads, self.vae_variables, strict=True))
 
+        # The discriminator phase starts after the VAE update (z2 comes from the updated encoder).
+        # The explicit dependency also keeps the cross-replica collectives of the two phases in one
+        # order on every replica: without it MirroredStrategy can run the two optimizers'
+        # all-reduces in different orders on different devices and fail with "Shape mismatch in
+        # the collective instance" (seen with TF 2.21 on 2 logical CPUs).
+        with tf.control_dependencies([tf.identity(self.optimizer.iterations)]):
+            x2 = tf.identity(x2)
         mean2, log_var2 = self.encode_params(x2, training=True)
-        z2 = distributions.posterior(mean2, log_var2).sample(seed=self._next_seed())
+        z2 = self._sample_z(mean2, log_var2, self._next_seed(), ctx)
         d_vars = self.discriminator.trainable_variables
         with tf.GradientTape() as d_tape:
-            d_loss, d_acc = self._discriminator_terms(z1, z2)
-        d_grads = d_tape.gradient(d_loss, d_vars)
+            d_loss, d_acc = self._discriminator_terms(z1, z2, ctx)
+            d_scaled = self.discriminator_optimizer.scale_loss(d_loss)
+        d_grads = d_tape.gradient(d_scaled, d_vars)
         self.discriminator_optimizer.apply_gradients(zip(d_grads, d_vars, strict=True))
         terms = {**terms, "discriminator_loss": d_loss, "discriminator_accuracy": d_acc}
         return self._update_trackers(terms)
@@ -292,7 +381,7 @@ class DisentanglingVAE(keras.Model):
         self._check_images(x)
         terms, z = self.loss_terms(x, training=False)
         if self.uses_discriminator:
-            d_loss, d_acc = self._discriminator_terms(z, z)
+            d_loss, d_acc = self._discriminator_terms(z, z, _replica_context())
             terms = {**terms, "discriminator_loss": d_loss, "discriminator_accuracy": d_acc}
         return self._update_trackers(terms)
 

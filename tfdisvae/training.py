@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfdisvae import callbacks as cb
-from tfdisvae import runs
+from tfdisvae import distribute, precision, runs
 from tfdisvae.config import ConfigError, TrainConfig
 
 
@@ -205,9 +205,13 @@ def train(config, data=None, callbacks=(), log=print):
     config, run_dir = prepare_run(config, data.image_shape, data.num_examples)
 
     keras.utils.set_random_seed(config.seed)
-    model = make_model(config)
+    strategy = distribute.make_strategy(config.strategy)
+    distribute.per_replica_batch(config.batch_size, strategy)  # batch_size is the global batch
     jit = config.resolve_jit_compile()
-    model.compile(jit_compile=jit, **runs.optimizers_of(config))
+    # The policy is fixed when the layers are built; variables, outputs and the loss stay float32.
+    with precision.policy_scope(config.mixed_precision) as policy, strategy.scope():
+        model = make_model(config)
+        model.compile(jit_compile=jit, **runs.optimizers_of(config))
     checkpoints = runs.RunCheckpoints(run_dir, model)
     start = 0
     if checkpoints.latest_step is not None:
@@ -230,7 +234,7 @@ def train(config, data=None, callbacks=(), log=print):
         all_callbacks.append(cb.ProgressBar(config.steps, start, verbose=config.verbose))
     log(f"run {run_dir}: {config.model} on {config.dataset} ({data.num_examples} images "
         f"{data.image_shape}), batch {config.batch_size}, lr {config.lr:g}, "
-        f"XLA {'on' if jit else 'off'}")
+        f"XLA {'on' if jit else 'off'}, {policy}, {strategy.num_replicas_in_sync} replica(s)")
     model.fit(dataset, steps_per_epoch=config.steps - start, epochs=1, verbose=0, shuffle=False,
               callbacks=all_callbacks)
     if guard.failure is not None:

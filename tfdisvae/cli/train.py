@@ -49,7 +49,10 @@ _HELP = {
     "logdir": "Parent folder of run directories.",
     "run_dir": "Run directory (default: <logdir>/<model>-<dataset>-seed<seed>).",
     "verbose": "0 silent, 1 progress bar with ETA, 2 one line every 5% (for log files).",
-    "mixed_precision": "Keras mixed-precision policy (not used yet).",
+    "mixed_precision": "none (float32), auto (mixed_float16 on a GPU, mixed_bfloat16 on a CPU with "
+                       "AVX-512 BF16/AMX), mixed_bfloat16 or mixed_float16 (GPU only). Loss in float32.",
+    "strategy": "default (one device), mirrored (all GPUs of this machine) or multi_worker (needs "
+                "TF_CONFIG on every worker); --batch_size is the global batch.",
 }
 
 
