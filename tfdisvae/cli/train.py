@@ -105,6 +105,9 @@ def config_from_flags(flag_values=FLAGS):
 
 
 def main(argv):
+    from absl import logging
+
+    logging.set_verbosity(logging.WARNING)  # no INFO lines of TF's checkpoint saver in the progress
     if len(argv) > 1:
         _fail(f"unexpected arguments {' '.join(argv[1:])}; settings are flags like --steps=1000 "
               "(see --help)", 2)
