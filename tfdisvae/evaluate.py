@@ -18,17 +18,17 @@ from absl import app, flags
 
 DEFAULT_METRICS = "mig,mmig,aam,elbo"   # the poster's table
 
-FLAGS = flags.FLAGS
-flags.DEFINE_string("run_dir", None, "Run directory written by train.py (config.json, checkpoints/).")
-flags.DEFINE_string("metrics", DEFAULT_METRICS, "Comma-separated metric names (tfdisvae.metrics.METRICS).")
+FLAGS = flags.FlagValues()  # this command's own flags (see tfdisvae.cli)
+flags.DEFINE_string("run_dir", None, "Run directory written by train.py (config.json, checkpoints/).", flag_values=FLAGS)
+flags.DEFINE_string("metrics", DEFAULT_METRICS, "Comma-separated metric names (tfdisvae.metrics.METRICS).", flag_values=FLAGS)
 flags.DEFINE_integer("num_points", None, "Points per metric (default: the published sizes: every point "
-                     "for mig/mmig/aam/elbo, disentanglement_lib's defaults for the others).")
+                     "for mig/mmig/aam/elbo, disentanglement_lib's defaults for the others).", flag_values=FLAGS)
 flags.DEFINE_integer("num_samples", None, "Monte-Carlo samples of the poster's MI estimator "
-                     "(default 2000).")
-flags.DEFINE_string("checkpoint", None, "Checkpoint step or path (default: the latest).")
-flags.DEFINE_integer("seed", 0, "Seed of every sampled quantity.")
-flags.DEFINE_string("data_dir", None, "Data folder (default: the run's, else $TFDISVAE_DATA).")
-flags.DEFINE_integer("batch_size", 512, "Images per encoder call.")
+                     "(default 2000).", flag_values=FLAGS)
+flags.DEFINE_string("checkpoint", None, "Checkpoint step or path (default: the latest).", flag_values=FLAGS)
+flags.DEFINE_integer("seed", 0, "Seed of every sampled quantity.", flag_values=FLAGS)
+flags.DEFINE_string("data_dir", None, "Data folder (default: the run's, else $TFDISVAE_DATA).", flag_values=FLAGS)
+flags.DEFINE_integer("batch_size", 512, "Images per encoder call.", flag_values=FLAGS)
 
 UNITS = {
     "mig": "dimensionless (gap / H[v_k], nats / nats)", "mmig": "dimensionless", "aam": "dimensionless",
@@ -126,7 +126,9 @@ def main(argv):
 
 def run():
     """Console-script entry point (tfdisvae-evaluate)."""
-    app.run(main)
+    from tfdisvae import cli
+
+    cli.run(main, FLAGS)
 
 
 if __name__ == "__main__":

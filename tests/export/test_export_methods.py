@@ -44,12 +44,10 @@ def test_exported_model_equals_keras_model(method, images, tmp_path):
 
 @pytest.fixture
 def cli_flags():
-    from absl import flags
+    from tfdisvae.cli import export
 
-    import tfdisvae.cli.export  # noqa: F401 (defines the flags)
-
-    yield flags.FLAGS
-    flags.FLAGS.unparse_flags()
+    yield export.FLAGS  # the command's own flags (tfdisvae.cli keeps each command's apart)
+    export.FLAGS.unparse_flags()
 
 
 def _run_cli(cli_flags, *args):

@@ -5,7 +5,6 @@ import dataclasses
 import math
 
 import pytest
-from absl import flags
 
 from tfdisvae.cli import train as cli
 from tfdisvae.config import (
@@ -93,17 +92,17 @@ def test_unknown_preset():
 def parsed():
     """Parse train.py argv into the absl flags, and undo it afterwards."""
     def parse(*argv):
-        flags.FLAGS.unparse_flags()
-        flags.FLAGS(["train.py", *argv])
+        cli.FLAGS.unparse_flags()
+        cli.FLAGS(["train.py", *argv])
         return cli.config_from_flags()
 
     yield parse
-    flags.FLAGS.unparse_flags()
+    cli.FLAGS.unparse_flags()
 
 
 def test_every_field_has_a_flag():
     for field in dataclasses.fields(TrainConfig):
-        assert field.name in flags.FLAGS, field.name
+        assert field.name in cli.FLAGS, field.name
 
 
 def test_flags_map_onto_the_config(parsed):
@@ -121,8 +120,8 @@ def test_bad_flags_exit_with_one_error_line(parsed, capsys):
                           (["--latent_dim=0"], "latent_dim must be a positive integer"),
                           (["--beta=-2"], "beta must be > 0"),
                           (["--image_shape=64,x,1"], "image_shape must be integers")]:
-        flags.FLAGS.unparse_flags()
-        flags.FLAGS(["train.py", *argv])
+        cli.FLAGS.unparse_flags()
+        cli.FLAGS(["train.py", *argv])
         with pytest.raises(SystemExit) as exit_info:
             cli.main(["train.py"])
         assert exit_info.value.code == 2

@@ -9,15 +9,15 @@ writes EXPORT_BASE/<model_name>_encoder/<version>/ and EXPORT_BASE/<model_name>_
 
 from absl import app, flags
 
-FLAGS = flags.FLAGS
+FLAGS = flags.FlagValues()  # this command's own flags (see tfdisvae.cli)
 
-flags.DEFINE_string("run_dir", None, "Run directory written by train.py (config.json, checkpoints/).")
-flags.DEFINE_string("export_base", None, "Folder TF Serving watches (its --model_base_path's parent).")
+flags.DEFINE_string("run_dir", None, "Run directory written by train.py (config.json, checkpoints/).", flag_values=FLAGS)
+flags.DEFINE_string("export_base", None, "Folder TF Serving watches (its --model_base_path's parent).", flag_values=FLAGS)
 flags.DEFINE_string("model_name", None, "Base name of the served models (default: the run directory's name); "
-                    "the models are <name>_encoder and <name>_decoder.")
-flags.DEFINE_string("checkpoint", None, "Checkpoint to export (default: the latest).")
-flags.DEFINE_integer("version", None, "Version number; must exceed every existing version (default: max + 1).")
-flags.mark_flags_as_required(["run_dir", "export_base"])
+                    "the models are <name>_encoder and <name>_decoder.", flag_values=FLAGS)
+flags.DEFINE_string("checkpoint", None, "Checkpoint to export (default: the latest).", flag_values=FLAGS)
+flags.DEFINE_integer("version", None, "Version number; must exceed every existing version (default: max + 1).", flag_values=FLAGS)
+flags.mark_flags_as_required(["run_dir", "export_base"], flag_values=FLAGS)
 
 
 def main(argv):
@@ -36,7 +36,9 @@ def main(argv):
 
 def run():
     """Console-script entry point (tfdisvae-export)."""
-    app.run(main)
+    from tfdisvae import cli
+
+    cli.run(main, FLAGS)
 
 
 if __name__ == "__main__":

@@ -18,11 +18,11 @@ import typing
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 from tfdisvae.config import PRESETS, ConfigError, TrainConfig  # noqa: E402
 
-FLAGS = flags.FLAGS
+FLAGS = flags.FlagValues()  # this command's own flags (see tfdisvae.cli)
 
 _HELP = {
     "model": "Method: vae, beta_vae_h, beta_vae_b, factor_vae, beta_tcvae, dip_vae_i, dip_vae_ii.",
@@ -70,13 +70,13 @@ def _define_flags():
         kind = _base_type(field.type)
         help_text = _HELP.get(field.name, f"TrainConfig.{field.name} (default: the method's).")
         if field.name == "image_shape":
-            flags.DEFINE_list(field.name, None, help_text)
+            flags.DEFINE_list(field.name, None, help_text, flag_values=FLAGS)
         elif kind is int:
-            flags.DEFINE_integer(field.name, field.default, help_text)
+            flags.DEFINE_integer(field.name, field.default, help_text, flag_values=FLAGS)
         elif kind is float:
-            flags.DEFINE_float(field.name, field.default, help_text)
+            flags.DEFINE_float(field.name, field.default, help_text, flag_values=FLAGS)
         else:
-            flags.DEFINE_string(field.name, field.default, help_text)
+            flags.DEFINE_string(field.name, field.default, help_text, flag_values=FLAGS)
 
 
 _define_flags()
@@ -133,7 +133,9 @@ def _fail(message, code):
 
 def run():
     """Console entry point (tfdisvae-train) and the body of the top-level train.py."""
-    app.run(main)
+    from tfdisvae import cli
+
+    cli.run(main, FLAGS)
 
 
 if __name__ == "__main__":
