@@ -152,31 +152,26 @@ def prepare_run(config, image_shape, dataset_size):
     return resolved, run_dir
 
 
-def extra_callbacks(config, model, data, writer, ground_truth=None):
-    """Image and metric callbacks of the viz and metrics modules, when asked for and available.
+def extra_callbacks(config, model, data, writer, ground_truth=None, log=print):
+    """Image summaries every `image_every` steps and disentanglement metrics every `metrics_every`
+    steps, through training's writer.
 
     Metrics need factors: they use `ground_truth` (the whole data set) and are skipped, with a
     message, for data sets without factors."""
+    from tfdisvae.metrics import MetricsCallback
+    from tfdisvae.viz import ImageSummaries
+
     extra = []
     if config.image_every:
-        try:
-            from tfdisvae.viz import ImageSummaries
-        except ImportError:
-            ImageSummaries = None
-        if ImageSummaries is not None:
-            extra.append(ImageSummaries(data=data, writer=writer, every=config.image_every,
-                                        seed=config.seed))
+        extra.append(ImageSummaries(data=data, writer=writer, every_n_steps=config.image_every,
+                                    seed=config.seed))
     if config.metrics_every:
-        try:
-            from tfdisvae.metrics import MetricsCallback
-        except ImportError:
-            MetricsCallback = None
-        if MetricsCallback is not None and hasattr(ground_truth, "factor_sizes"):
+        if hasattr(ground_truth, "factor_sizes"):
             extra.append(MetricsCallback(ground_truth=ground_truth, writer=writer,
                                          every_n_steps=config.metrics_every, seed=config.seed))
-        elif MetricsCallback is not None:
-            print(f"metrics_every={config.metrics_every} ignored: {config.dataset} has no "
-                  "ground-truth factors")
+        else:
+            log(f"metrics_every={config.metrics_every} ignored: {config.dataset} has no "
+                "ground-truth factors")
     return extra
 
 
@@ -228,7 +223,7 @@ def train(config, data=None, callbacks=(), log=print):
     guard = cb.NaNGuard()
     all_callbacks = [guard, summaries, cb.Checkpointing(checkpoints, config.checkpoint_every, guard)]
     all_callbacks += extra_callbacks(config, model, data, summaries.writer,
-                                     full_data if full_data is not None else data)
+                                     full_data if full_data is not None else data, log=log)
     all_callbacks += list(callbacks)
     if config.verbose:
         all_callbacks.append(cb.ProgressBar(config.steps, start, verbose=config.verbose))
