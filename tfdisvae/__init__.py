@@ -6,7 +6,7 @@ The public API is imported lazily, so `import tfdisvae.data` does not pay for bu
     data = tfdisvae.data.load_ground_truth("dsprites")
     model = tfdisvae.FactorVAE(latent_dim=10)
     model.compile()
-    model.fit(data.as_dataset(batch_size=64), steps_per_epoch=1000)
+    model.fit(data.as_dataset(batch_size=128, seed=0), steps_per_epoch=1000)
 """
 
 import importlib
@@ -28,9 +28,10 @@ _LAZY = {
     "TrainConfig": "tfdisvae.config",
     "load_run": "tfdisvae.runs",
     "train": "tfdisvae.training",
+    "TrainingDiverged": "tfdisvae.training",
 }
-_SUBMODULES = ("callbacks", "config", "data", "evaluate", "export", "metrics", "objectives",
-               "runs", "training", "viz")
+_SUBMODULES = ("callbacks", "config", "data", "distribute", "distributions", "evaluate", "export",
+               "metrics", "networks", "objectives", "precision", "runs", "training", "viz")
 
 __all__ = sorted(_LAZY) + list(_SUBMODULES)
 
