@@ -15,7 +15,7 @@ the MWS/MSS estimators never run in 16 bits.
 
 float16 has a narrow exponent range and needs loss scaling (Keras wraps the optimizer in a
 LossScaleOptimizer when the model's policy is mixed_float16; the train step must then scale the loss,
-see /work/prompts/speed_patches/models_distribute.diff). bfloat16 has float32's exponent range and needs none.
+as DisentanglingVAE.train_step does). bfloat16 has float32's exponent range and needs none.
 
 On these CPUs (Intel Xeon with AVX-512 BF16 and AMX-BF16) oneDNN runs bfloat16 convolutions and matmuls
 natively; on a CPU without those instructions bfloat16 is emulated and slower than float32, so "auto"
