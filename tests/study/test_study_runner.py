@@ -1,0 +1,172 @@
+"""The study runner on a tiny rendered dSprites grid: two settings train, are drawn and evaluated; the
+table holds their rows (checked against each run's metrics.json); a second invocation trains nothing;
+--table_only rebuilds the same table; the HParams logs read back hold each trial's hyper-parameters and
+metric tags; the command line parses its own flags."""
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import tensorflow as tf
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import plugin_data_pb2
+
+from tfdisvae import study
+
+SIZES = (3, 2, 3, 4, 4)  # 288 images, 64x64
+ONLY = "vae,beta_vae_h_b50"
+KW = dict(steps=4, seeds=(0,), metrics="mig,elbo,mig_discrete", num_points=288, poster_num_points=288,
+          num_samples=200, only=ONLY,
+          overrides=dict(latent_dim=3, batch_size=8, checkpoint_every=4, summary_every=2, image_every=0,
+                         data_source="render"))
+
+
+@pytest.fixture(scope="module")
+def data():
+    from tfdisvae.data import load_ground_truth
+
+    return load_ground_truth("dsprites", source="render", factor_sizes=SIZES)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory, data):
+    root = str(tmp_path_factory.mktemp("study"))
+    messages = []
+    table = study.run_study("poster_table1", root, data=data, log=messages.append, **KW)
+    return root, table, messages
+
+
+def _mtimes(root):
+    out = {}
+    for dirpath, _, files in os.walk(root):
+        if os.sep + "hparams" in dirpath or dirpath.endswith("hparams"):
+            continue
+        for name in files:
+            if name in ("table.md", "table.json"):
+                continue
+            path = os.path.join(dirpath, name)
+            out[path] = os.stat(path).st_mtime_ns
+    return out
+
+
+def test_runs_are_trained_drawn_evaluated_and_tabulated(finished):
+    root, table, _ = finished
+    assert [r["setting"] for r in table["rows"]] == ["vae", "beta_vae_h_b50"]
+    assert table["missing"] == []
+    for row in table["rows"]:
+        run_dir = os.path.join(root, f"{row['setting']}-seed0")
+        assert study.checkpoint_step(run_dir) == 4
+        with open(os.path.join(run_dir, "metrics.json")) as f:
+            saved = json.load(f)
+        assert saved["step"] == 4
+        for key in ("aam", "mmig", "mig", "mig_discrete", "kl", "loss", "log_likelihood", "var_dimwise_kl"):
+            assert row["values"][key] == {"mean": saved["metrics"][key], "std": None, "n": 1}
+        assert row["poster"]["aam"] == study.POSTER_TABLE1[row["setting"]][0]
+        for name in ("reconstruct_traverse.png", "kl_curves.png", "prior_traversals.png"):
+            assert os.path.getsize(os.path.join(run_dir, "figures", name)) > 0
+    with open(os.path.join(root, "table.json")) as f:
+        assert json.load(f)["rows"][1]["values"]["kl"]["mean"] == table["rows"][1]["values"]["kl"]["mean"]
+    with open(os.path.join(root, "table.md")) as f:
+        md = f.read()
+    assert "KL (nats/image)" in md and "Beside the poster" in md and "Steps per run: 4" in md
+    line = next(x for x in md.splitlines() if x.startswith("| β-VAE_H (β = 50) | 0 |"))
+    kl = table["rows"][1]["values"]["kl"]["mean"]
+    assert study._fmt(kl) in line
+    assert "/ 0.08" in md  # the poster's AAM of beta = 50 beside ours
+
+
+def test_second_invocation_trains_nothing_and_table_only_rebuilds_it(finished, data):
+    root, table, _ = finished
+    before = _mtimes(root)
+    messages = []
+    again = study.run_study("poster_table1", root, data=data, log=messages.append, **KW)
+    assert _mtimes(root) == before
+    assert sum("is finished" in m and "skipped" in m for m in messages) == 2
+    assert not any(m.startswith("study: training") for m in messages)
+    with open(os.path.join(root, "table.md")) as f:
+        md = f.read()
+    rebuilt = study.run_study("poster_table1", root, table_only=True, log=lambda *_: None, **KW)
+    assert _mtimes(root) == before
+    assert json.dumps(rebuilt, sort_keys=True) == json.dumps(again, sort_keys=True) \
+        == json.dumps(table, sort_keys=True)
+    with open(os.path.join(root, "table.md")) as f:
+        assert f.read() == md
+
+
+def test_a_half_trained_run_resumes_and_a_missing_seed_is_reported(finished, data, tmp_path):
+    root = str(tmp_path / "copy")
+    shutil.copytree(os.path.join(finished[0], "vae-seed0"), os.path.join(root, "vae-seed0"))
+    kw = dict(KW, only="vae", steps=6, figures=())
+    table = study.run_study("poster_table1", root, table_only=True, **{k: v for k, v in kw.items()
+                                                                      if k != "figures"},
+                            log=lambda *_: None)
+    assert table["missing"] == ["vae-seed0"]  # 4 of 6 steps: not finished
+    messages = []
+    table = study.run_study("poster_table1", root, data=data, log=messages.append, **kw)
+    assert any(m.startswith("resuming from step 4") for m in messages)
+    assert study.checkpoint_step(os.path.join(root, "vae-seed0")) == 6
+    assert table["missing"] == [] and table["rows"][0]["steps"] == {0: 6}
+
+
+def _hparams_of(run_dir):
+    acc = EventAccumulator(run_dir, size_guidance={"tensors": 0})
+    acc.Reload()
+    content = acc.PluginTagToContent("hparams")
+    return acc, {tag: plugin_data_pb2.HParamsPluginData.FromString(c) for tag, c in content.items()}
+
+
+def test_hparams_logs_hold_each_trial_and_its_metrics(finished):
+    root, table, _ = finished
+    _, experiment = _hparams_of(os.path.join(root, "hparams"))
+    exp = next(d.experiment for d in experiment.values() if d.HasField("experiment"))
+    assert {"setting", "model", "seed", "beta", "lr", "steps"} <= {h.name for h in exp.hparam_infos}
+    assert "metrics/aam" in {m.name.tag for m in exp.metric_infos}
+    for row in table["rows"]:
+        trial = os.path.join(root, "hparams", f"{row['setting']}-seed0")
+        acc, data = _hparams_of(trial)
+        start = next(d.session_start_info for d in data.values() if d.HasField("session_start_info"))
+        assert start.hparams["setting"].string_value == row["setting"]
+        assert start.hparams["model"].string_value == row["model"]
+        beta = 50.0 if row["setting"] == "beta_vae_h_b50" else None
+        if beta is not None:
+            assert start.hparams["beta"].number_value == beta
+        else:
+            assert "beta" not in start.hparams  # the VAE has no beta
+        for key in ("aam", "mig", "kl"):
+            (event,) = acc.Tensors(f"metrics/{key}")
+            assert event.step == row["steps"][0]
+            assert math.isclose(float(tf.make_ndarray(event.tensor_proto)),
+                                row["per_seed"][0][key], rel_tol=1e-6)
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="unknown setting.*nope.*beta_tcvae"):
+        study.select("poster_table1", "vae,nope")
+    with pytest.raises(ValueError, match="unknown study"):
+        study.select("table9")
+    settings = study.select("poster_table1")
+    assert [s.name for s in settings] == ["vae", "beta_vae_h_b4", "beta_vae_h_b50", "beta_vae_b",
+                                          "factor_vae", "beta_tcvae"]
+    b50 = settings[2].config(1, "/tmp/x")
+    assert (b50.model, b50.beta, b50.epochs, b50.steps, b50.seed) == ("beta_vae_h", 50.0, 30.0, None, 1)
+    assert settings[4].config(0, "/tmp/x", steps=100).batch_size == 128  # the poster preset's FactorVAE
+
+
+def test_command_line_rebuilds_the_table_and_rejects_bad_seeds(finished):
+    root, _, _ = finished
+    with open(os.path.join(root, "table.md")) as f:
+        md = f.read()
+    cmd = [sys.executable, "-m", "tfdisvae.study", f"--study_dir={root}"]
+    done = subprocess.run(cmd + ["--table_only", "--steps=4", f"--only={ONLY}", "--metrics=mig,elbo,mig_discrete",
+                                 "--num_points=288", "--poster_num_points=288", "--num_samples=200"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "study: wrote" in done.stdout and "not finished" not in done.stdout
+    with open(os.path.join(root, "table.md")) as f:
+        assert f.read() == md
+    bad = subprocess.run(cmd + ["--seeds=a,b", "--table_only"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "--seeds must be comma-separated integers" in bad.stderr

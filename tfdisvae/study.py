@@ -1,0 +1,475 @@
+"""python -m tfdisvae.study --study=poster_table1 [--steps=N] [--seeds=0,1]: train, evaluate, tabulate.
+
+A study is a list of `Setting`s (a method, its hyper-parameters, a preset). For every setting and seed
+it trains an ordinary run directory STUDY_DIR/<setting>-seed<k>/ with `training.train`, writes the
+poster's Fig. 2-4 with `viz.write_figures`, evaluates it with `evaluate.evaluate_run`, and finally writes
+
+  STUDY_DIR/table.md     one row per setting (mean ± sample std over seeds), then the poster's numbers beside ours
+  STUDY_DIR/table.json   the same numbers, every seed's values, the units and the settings used
+  STUDY_DIR/hparams/     TensorBoard HParams logs: one trial per run (its hyper-parameters + final metrics)
+
+Resuming: a run is finished when its newest checkpoint reached the run's steps and its metrics.json (of
+that step) holds every requested metric; finished runs are skipped, a half-trained one resumes from its
+checkpoint (train() does that), a trained but unevaluated one is only evaluated. `--table_only` rebuilds
+the table and the HParams logs from the finished runs without training or evaluating anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+
+from absl import app, flags
+
+from tfdisvae.config import TrainConfig
+
+# ---------------------------------------------------------------------------------------------- studies
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One row of a study: `model` with the `preset`'s settings and `beta` (when given).
+
+    name: run-directory prefix (STUDY_DIR/<name>-seed<k>); label: the row's name in the table;
+    poster: the key of the row in POSTER_TABLE1 (None: the poster has no number for it).
+    """
+
+    name: str
+    model: str
+    beta: float | None = None
+    preset: str = "poster"
+    label: str | None = None
+    poster: str | None = None
+
+    def config(self, seed, run_dir, steps=None, data_dir=None, overrides=None):
+        """The TrainConfig of this setting's run of `seed` (steps: a budget replacing the preset's epochs)."""
+        given = {"model": self.model, "seed": int(seed), "run_dir": run_dir, "verbose": 0}
+        if self.beta is not None:
+            given["beta"] = float(self.beta)
+        if steps is not None:
+            given["steps"] = int(steps)
+        if data_dir is not None:
+            given["data_dir"] = data_dir
+        given.update(overrides or {})
+        return TrainConfig.create(preset=self.preset, **given)
+
+
+STUDIES = {
+    "poster_table1": [
+        Setting("vae", "vae", label="VAE", poster="vae"),
+        Setting("beta_vae_h_b4", "beta_vae_h", beta=4.0, label="β-VAE_H (β = 4)", poster="beta_vae_h_b4"),
+        Setting("beta_vae_h_b50", "beta_vae_h", beta=50.0, label="β-VAE_H (β = 50)",
+                poster="beta_vae_h_b50"),
+        Setting("beta_vae_b", "beta_vae_b", label="β-VAE_B", poster="beta_vae_b"),
+        Setting("factor_vae", "factor_vae", label="FactorVAE", poster="factor_vae"),
+        Setting("beta_tcvae", "beta_tcvae", label="β-TCVAE"),
+    ],
+}
+
+# SPEC §5: the poster's dSprites table. KL, log-likelihood and total loss are normalised there in a way
+# the poster does not state; we put our per-pixel values beside them.
+POSTER_COLUMNS = ("aam", "mmig", "kl", "log_likelihood", "loss", "var_dimwise_kl")
+POSTER_TABLE1 = {
+    "vae": (0.20, 7.0e-4, 0.025, -0.001, 0.034, 1.5e-5),
+    "beta_vae_h_b4": (0.65, 3.3e-2, 0.025, -0.015, 0.086, 1.1e-6),
+    "beta_vae_h_b50": (0.08, 4.0e-4, 0.003, -0.140, 0.316, 3.6e-7),
+    "beta_vae_b": (0.12, 2.0e-4, 0.025, -0.096, 0.108, 1.5e-5),
+    "factor_vae": (0.87, 3.3e-2, 0.028, -0.036, 0.064, 5.7e-6),
+}
+
+# Table columns: (key in metrics.json, header with its unit).
+COLUMNS = (
+    ("aam", "AAM (0-1)"),
+    ("mmig", "MMIG (0-1)"),
+    ("mig", "MIG (0-1)"),
+    ("mig_discrete", "MIG discrete (0-1)"),
+    ("factor_vae_eval_accuracy", "FactorVAE score (eval accuracy, 0-1)"),
+    ("dci_disentanglement", "DCI disentanglement (0-1)"),
+    ("kl", "KL (nats/image)"),
+    ("log_likelihood", "log-likelihood (nats/image)"),
+    ("loss", "total loss (nats/image)"),
+    ("var_dimwise_kl", "var. dim-wise KL (nats², over latents)"),
+)
+# Ours beside the poster's: the per-pixel versions of the normalised columns.
+COMPARISON = (("aam", "aam", "AAM"), ("mmig", "mmig", "MMIG"), ("kl", "kl_per_pixel", "KL (nats/pixel)"),
+              ("log_likelihood", "log_likelihood_per_pixel", "log-likelihood (nats/pixel)"),
+              ("loss", "loss_per_pixel", "total loss (nats/pixel)"),
+              ("var_dimwise_kl", "var_dimwise_kl", "var. dim-wise KL (nats²)"))
+
+# The poster's estimator and table columns run at their published sizes (every data point) unless
+# --poster_num_points says otherwise; the disentanglement_lib scores with --num_points.
+POSTER_METRICS = ("mig", "mmig", "aam", "elbo")
+DLIB_METRICS = ("mig_discrete", "factor_vae_score", "dci")
+DEFAULT_METRICS = ",".join(POSTER_METRICS + DLIB_METRICS)
+DEFAULT_NUM_POINTS = 2048
+FIGURES = ("reconstruct_traverse", "kl_curves", "prior_traversals")  # poster Fig. 2, 3, 4
+
+# metric name -> the keys it writes into metrics.json (what "evaluated" means for a run).
+_METRIC_KEYS = {"mig": ("mig",), "mmig": ("mmig",), "aam": ("aam",), "mig_discrete": ("mig_discrete",),
+                "factor_vae_score": ("factor_vae_eval_accuracy",),
+                "dci": ("dci_disentanglement",), "elbo": ("loss", "kl", "log_likelihood", "var_dimwise_kl"),
+                "beta_vae_score": ("beta_vae_eval_accuracy",), "sap": ("sap",),
+                "modularity_explicitness": ("modularity",), "unsupervised": ("gaussian_total_correlation",)}
+
+
+# ---------------------------------------------------------------------------------------------- runs
+
+
+def run_name(setting, seed):
+    """The run directory's name inside the study directory: <setting>-seed<k>."""
+    return f"{setting.name}-seed{int(seed)}"
+
+
+def select(study, only=None):
+    """The settings of `study`, or those named in `only` (a list or "a,b"). Raises ValueError."""
+    if study not in STUDIES:
+        raise ValueError(f"unknown study {study!r}; valid: {', '.join(STUDIES)}")
+    settings = STUDIES[study]
+    if not only:
+        return list(settings)
+    names = [n.strip() for n in only.split(",")] if isinstance(only, str) else list(only)
+    known = {s.name for s in settings}
+    unknown = [n for n in names if n and n not in known]
+    if unknown:
+        raise ValueError(f"--only names unknown setting(s) {', '.join(unknown)}; {study} has: "
+                         f"{', '.join(sorted(known))}")
+    return [s for s in settings if s.name in names]
+
+
+def checkpoint_step(run_dir):
+    """Step of the run's newest checkpoint (read from the checkpoint index, no model built), or None."""
+    import tensorflow as tf
+
+    from tfdisvae import runs
+
+    path = tf.train.latest_checkpoint(runs.checkpoint_dir(run_dir))
+    return None if path is None else int(path.rsplit("-", 1)[1])
+
+
+def target_steps(config, run_dir):
+    """The steps `config` trains to, resolved with the data size the run recorded (None: not started)."""
+    from tfdisvae import runs
+
+    if config.steps is not None and config.epochs is None:
+        return int(config.steps)
+    path = runs.config_path(run_dir)
+    if not os.path.isfile(path):
+        return None
+    recorded = TrainConfig.from_json(path)
+    return int(math.ceil(config.epochs * recorded.dataset_size / config.batch_size))
+
+
+def read_metrics(run_dir):
+    """RUN/metrics.json as a dict, or None when it is missing or unreadable."""
+    from tfdisvae import runs
+
+    try:
+        with open(runs.metrics_path(run_dir)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def run_state(config, run_dir, metrics):
+    """"finished" | "trained" (checkpoint at its steps, metrics missing) | "partial" | "new"."""
+    step = checkpoint_step(run_dir)
+    if step is None:
+        return "new"
+    steps = target_steps(config, run_dir)
+    if steps is None or step < steps:
+        return "partial"
+    saved = read_metrics(run_dir)
+    if saved is None or saved.get("step") != step:
+        return "trained"
+    wanted = [k for name in metrics for k in _METRIC_KEYS.get(name, (name,))]
+    return "finished" if all(k in saved.get("metrics", {}) for k in wanted) else "trained"
+
+
+def _split_metrics(metrics):
+    from tfdisvae.metrics.suite import check_names
+
+    names = check_names(metrics)
+    return [n for n in names if n in POSTER_METRICS], [n for n in names if n not in POSTER_METRICS]
+
+
+def run_one(setting, seed, study_dir, *, steps=None, metrics=DEFAULT_METRICS, num_points=DEFAULT_NUM_POINTS,
+            poster_num_points=None, num_samples=None, data_dir=None, data=None, figures=FIGURES,
+            overrides=None, log=print):
+    """Train (or resume), draw and evaluate one run unless it is finished; returns (run_dir, state before).
+
+    data: optional GroundTruthData used for training, figures and metrics (tests pass a small grid).
+    """
+    from tfdisvae.evaluate import evaluate_run
+    from tfdisvae.training import train
+
+    run_dir = os.path.join(study_dir, run_name(setting, seed))
+    config = setting.config(seed, run_dir, steps, data_dir, overrides)
+    poster, dlib = _split_metrics(metrics)
+    state = run_state(config, run_dir, poster + dlib)
+    if state == "finished":
+        log(f"study: {run_name(setting, seed)} is finished (step {checkpoint_step(run_dir)}, "
+            "metrics.json); skipped")
+        return run_dir, state
+    if state in ("new", "partial"):
+        log(f"study: training {run_name(setting, seed)} ({state})")
+        train(config, data=data, log=log)
+    if figures:
+        from tfdisvae.viz import write_figures
+
+        write_figures(run_dir, plots=tuple(figures), data=data, seed=int(seed), log=log)
+    # The poster's estimator and columns first (their sizes), then the disentanglement_lib scores at
+    # num_points; evaluate_run adds both to the same metrics.json (same step).
+    if poster:
+        evaluate_run(run_dir, poster, num_points=poster_num_points, num_samples=num_samples,
+                     seed=int(seed), data_dir=data_dir, data=data, log=log)
+    if dlib:
+        evaluate_run(run_dir, dlib, num_points=num_points, num_samples=num_samples, seed=int(seed),
+                     data_dir=data_dir, data=data, log=log)
+    return run_dir, state
+
+
+# ---------------------------------------------------------------------------------------------- table
+
+
+def _mean_std(values):
+    n = len(values)
+    mean = sum(values) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else None
+    return {"mean": mean, "std": std, "n": n}
+
+
+def _fmt(value):
+    if value is None:
+        return "—"
+    if value == 0 or 1e-3 <= abs(value) < 1e4:
+        return f"{value:.4g}"
+    return f"{value:.2e}"
+
+
+def _cell(entry):
+    if entry is None:
+        return "—"
+    if entry["std"] is None:
+        return _fmt(entry["mean"])
+    return f"{_fmt(entry['mean'])} ± {_fmt(entry['std'])}"
+
+
+def build_table(study, study_dir, seeds=(0,), only=None, steps=None, metrics=DEFAULT_METRICS,
+                num_points=DEFAULT_NUM_POINTS, poster_num_points=None, num_samples=None, overrides=None):
+    """Collect every finished run's metrics.json into the table dict (what table.json holds).
+
+    A (setting, seed) without a finished run is listed under "missing"; its row uses the seeds found.
+    """
+    from tfdisvae.metrics.mutual_information import DEFAULT_NUM_SAMPLES
+
+    poster, dlib = _split_metrics(metrics)
+    rows, missing = [], []
+    for setting in select(study, only):
+        per_seed, steps_done = {}, {}
+        for seed in seeds:
+            run_dir = os.path.join(study_dir, run_name(setting, seed))
+            config = setting.config(seed, run_dir, steps, None, overrides)
+            if run_state(config, run_dir, poster + dlib) != "finished":
+                missing.append(run_name(setting, seed))
+                continue
+            saved = read_metrics(run_dir)
+            per_seed[int(seed)] = saved["metrics"]
+            steps_done[int(seed)] = saved["step"]
+        keys = sorted({k for values in per_seed.values() for k in values})
+        summary = {k: _mean_std([v[k] for v in per_seed.values() if k in v]) for k in keys}
+        rows.append({"setting": setting.name, "label": setting.label or setting.name,
+                     "model": setting.model, "beta": setting.beta, "seeds": sorted(per_seed),
+                     "steps": steps_done, "values": summary, "per_seed": per_seed,
+                     "poster": (dict(zip(POSTER_COLUMNS, POSTER_TABLE1[setting.poster], strict=True))
+                                if setting.poster in POSTER_TABLE1 else None)})
+    return {
+        "study": study, "steps": steps if steps is not None else "preset (30 epochs)",
+        "seeds": [int(s) for s in seeds], "metrics": list(poster + dlib),
+        "num_points": {"poster_metrics": poster_num_points or "all points", "dlib_metrics": num_points},
+        "num_samples": num_samples or DEFAULT_NUM_SAMPLES,
+        "columns": [{"key": k, "header": h} for k, h in COLUMNS],
+        "std": "sample standard deviation over seeds (ddof = 1); none with one seed",
+        "rows": rows, "missing": missing,
+    }
+
+
+def table_markdown(table):
+    """The Markdown text of table.md."""
+    lines = [f"# Study {table['study']}", "",
+             f"Steps per run: {table['steps']}. Seeds: {', '.join(map(str, table['seeds']))} "
+             f"(mean ± {table['std']}). Metric sizes: the poster's estimator (AAM, MMIG, MIG) and the "
+             f"loss columns on {table['num_points']['poster_metrics']} "
+             f"({table['num_samples']} Monte-Carlo samples); MIG discrete, FactorVAE score and DCI on "
+             f"about {table['num_points']['dlib_metrics']} points (tfdisvae.metrics.suite.quick_sizes).",
+             ""]
+    header = ["setting", "seeds"] + [h for _, h in COLUMNS]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in table["rows"]:
+        cells = [row["label"], ",".join(map(str, row["seeds"])) or "—"]
+        cells += [_cell(row["values"].get(k)) for k, _ in COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "## Beside the poster (SPEC §5)", "",
+              "The poster normalised KL, log-likelihood and total loss without saying how; ours are "
+              "given per pixel (nats / (64·64)). AAM and MMIG are dimensionless.", ""]
+    header = ["setting"] + [f"{h}: ours / poster" for _, _, h in COMPARISON]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in table["rows"]:
+        poster = row["poster"] or {}
+        cells = [row["label"]]
+        cells += [f"{_cell(row['values'].get(ours))} / {_fmt(poster.get(key))}" for key, ours, _ in COMPARISON]
+        lines.append("| " + " | ".join(cells) + " |")
+    if table["missing"]:
+        lines += ["", f"Not finished (left out): {', '.join(table['missing'])}."]
+    return "\n".join(lines) + "\n"
+
+
+def write_hparams(table, study_dir):
+    """Rewrite STUDY_DIR/hparams/: the experiment (hparams_config) and one trial per finished run.
+
+    Trial `<setting>-seed<k>` holds its hyper-parameters (hp.hparams) and its final metrics as scalars
+    `metrics/<name>` at the run's step.
+    """
+    import tensorflow as tf
+    from tensorboard.plugins.hparams import api as hp
+
+    from tfdisvae import runs
+
+    root = os.path.join(study_dir, "hparams")
+    shutil.rmtree(root, ignore_errors=True)
+    trials, metric_keys = [], set()
+    for row in table["rows"]:
+        for seed, values in row["per_seed"].items():
+            name = f"{row['setting']}-seed{seed}"
+            config = runs.read_config(os.path.join(study_dir, name))
+            params = {"setting": row["setting"], "model": config.model, "seed": int(seed),
+                      "steps": int(config.steps), "batch_size": int(config.batch_size),
+                      "lr": float(config.lr), "latent_dim": int(config.latent_dim)}
+            for key, value in config.method_hparams().items():
+                if value is not None:
+                    params[key] = value if isinstance(value, str) else float(value)
+            trials.append((name, params, values, int(row["steps"][seed])))
+            metric_keys.update(values)
+    names = sorted({k for _, params, _, _ in trials for k in params})
+    with tf.summary.create_file_writer(root).as_default():
+        hp.hparams_config(hparams=[hp.HParam(n) for n in names],
+                          metrics=[hp.Metric(f"metrics/{k}") for k in sorted(metric_keys)])
+    for name, params, values, step in trials:
+        writer = tf.summary.create_file_writer(os.path.join(root, name))
+        with writer.as_default():
+            hp.hparams(params, trial_id=name)
+            for key, value in values.items():
+                tf.summary.scalar(f"metrics/{key}", value, step=step)
+        writer.flush()
+        writer.close()
+    return root
+
+
+def write_table(table, study_dir):
+    """Write table.md, table.json and hparams/; returns (md path, json path)."""
+    os.makedirs(study_dir, exist_ok=True)
+    md, js = os.path.join(study_dir, "table.md"), os.path.join(study_dir, "table.json")
+    with open(md, "w", encoding="utf-8") as f:
+        f.write(table_markdown(table))
+    with open(js, "w", encoding="utf-8") as f:
+        json.dump(table, f, indent=2, sort_keys=True, ensure_ascii=False)
+    write_hparams(table, study_dir)
+    return md, js
+
+
+def run_study(study="poster_table1", study_dir=None, *, steps=None, seeds=(0,), metrics=DEFAULT_METRICS,
+              num_points=DEFAULT_NUM_POINTS, poster_num_points=None, num_samples=None, only=None,
+              data_dir=None, data=None, table_only=False, figures=FIGURES, overrides=None, log=print):
+    """Run (or resume) a study and write its table; returns the table dict (table.json's content).
+
+    Args:
+      steps: a step budget for every run, replacing the preset's 30 epochs (None: the preset's).
+      seeds: the seeds of each setting. metrics: metric names (tfdisvae.metrics.METRICS).
+      num_points: about this many points for the disentanglement_lib metrics (mig_discrete,
+        factor_vae_score, dci, ...); poster_num_points: for mig/mmig/aam/elbo (None: every point).
+      only: setting names to run (default all). data: a GroundTruthData for training and evaluation
+        (default: each run's data set). table_only: train and evaluate nothing, rebuild the table.
+      figures: viz plots written per run (default the poster's Fig. 2-4; () for none).
+      overrides: more TrainConfig fields for every run (e.g. {"latent_dim": 3}).
+    """
+    study_dir = study_dir or os.path.join("runs", f"study-{study}")
+    settings = select(study, only)
+    seeds = tuple(int(s) for s in seeds)
+    common = dict(steps=steps, metrics=metrics, num_points=num_points, poster_num_points=poster_num_points,
+                  num_samples=num_samples, overrides=overrides)
+    if not table_only:
+        for setting in settings:
+            for seed in seeds:
+                run_one(setting, seed, study_dir, data_dir=data_dir, data=data, figures=figures,
+                        log=log, **common)
+    table = build_table(study, study_dir, seeds=seeds, only=only, **common)
+    md, js = write_table(table, study_dir)
+    log(f"study: wrote {md}, {js} and {os.path.join(study_dir, 'hparams')}"
+        + (f"; not finished: {', '.join(table['missing'])}" if table["missing"] else ""))
+    return table
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+
+FLAGS = flags.FlagValues()  # this command's own flags (see tfdisvae.cli)
+flags.DEFINE_string("study", "poster_table1", f"Study to run: {', '.join(STUDIES)}.", flag_values=FLAGS)
+flags.DEFINE_integer("steps", None, "Steps per run, replacing the preset's 30 epochs (stated in the table).",
+                     flag_values=FLAGS)
+flags.DEFINE_string("seeds", "0", "Comma-separated seeds of every setting, e.g. 0,1.", flag_values=FLAGS)
+flags.DEFINE_string("study_dir", None, "Study directory (default runs/study-<study>).", flag_values=FLAGS)
+flags.DEFINE_string("metrics", DEFAULT_METRICS, "Comma-separated metric names (tfdisvae.metrics.METRICS).",
+                    flag_values=FLAGS)
+flags.DEFINE_integer("num_points", DEFAULT_NUM_POINTS, "Points for mig_discrete, factor_vae_score, dci "
+                     "(smaller than disentanglement_lib's 10,000 so a CPU study finishes).", flag_values=FLAGS)
+flags.DEFINE_integer("poster_num_points", None, "Points for mig, mmig, aam, elbo (default every point).",
+                     flag_values=FLAGS)
+flags.DEFINE_integer("num_samples", None, "Monte-Carlo samples of the poster's MI estimator (default 2000).",
+                     flag_values=FLAGS)
+flags.DEFINE_string("only", None, "Comma-separated setting names to run (default all).", flag_values=FLAGS)
+flags.DEFINE_string("data_dir", None, "Data folder (default $TFDISVAE_DATA).", flag_values=FLAGS)
+flags.DEFINE_bool("table_only", False, "Rebuild table and HParams logs from finished runs; train nothing.",
+                  flag_values=FLAGS)
+flags.DEFINE_bool("figures", True, "Write the poster's Fig. 2-4 of each run.", flag_values=FLAGS)
+flags.DEFINE_string("data_source", None, "dSprites source for every run (auto | render; default the "
+                    "preset's).", flag_values=FLAGS)
+flags.DEFINE_integer("train_subset", None, "Train every run on this many images (default all).",
+                     flag_values=FLAGS)
+flags.DEFINE_integer("latent_dim", None, "Latents of every run (default the preset's 10).", flag_values=FLAGS)
+
+
+def _seeds(text):
+    try:
+        seeds = tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise app.UsageError(f"--seeds must be comma-separated integers, e.g. 0,1; got {text!r}") from None
+    if not seeds:
+        raise app.UsageError("--seeds names no seed; give e.g. --seeds=0 or --seeds=0,1")
+    return seeds
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments {argv[1:]}; every setting is a --flag.")
+    overrides = {k: FLAGS[k].value for k in ("data_source", "train_subset", "latent_dim")
+                 if FLAGS[k].value is not None}
+    try:
+        run_study(FLAGS.study, FLAGS.study_dir, steps=FLAGS.steps, seeds=_seeds(FLAGS.seeds),
+                  metrics=FLAGS.metrics, num_points=FLAGS.num_points,
+                  poster_num_points=FLAGS.poster_num_points, num_samples=FLAGS.num_samples,
+                  only=FLAGS.only, data_dir=FLAGS.data_dir, table_only=FLAGS.table_only,
+                  figures=FIGURES if FLAGS.figures else (), overrides=overrides)
+    except (FileNotFoundError, ValueError) as err:
+        raise app.UsageError(str(err)) from err
+
+
+def run():
+    """Console-script entry point."""
+    from tfdisvae import cli
+
+    cli.run(main, FLAGS)
+
+
+if __name__ == "__main__":
+    run()
