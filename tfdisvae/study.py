@@ -296,14 +296,18 @@ def build_table(study, study_dir, seeds=(0,), only=None, steps=None, metrics=DEF
     }
 
 
+def _points(n):
+    return n if isinstance(n, str) else f"{n} points"
+
+
 def table_markdown(table):
     """The Markdown text of table.md."""
     lines = [f"# Study {table['study']}", "",
              f"Steps per run: {table['steps']}. Seeds: {', '.join(map(str, table['seeds']))} "
              f"(mean ± {table['std']}). Metric sizes: the poster's estimator (AAM, MMIG, MIG) and the "
-             f"loss columns on {table['num_points']['poster_metrics']} "
+             f"loss columns on {_points(table['num_points']['poster_metrics'])} "
              f"({table['num_samples']} Monte-Carlo samples); MIG discrete, FactorVAE score and DCI on "
-             f"about {table['num_points']['dlib_metrics']} points (tfdisvae.metrics.suite.quick_sizes).",
+             f"about {_points(table['num_points']['dlib_metrics'])} (tfdisvae.metrics.suite.quick_sizes).",
              ""]
     header = ["setting", "seeds"] + [h for _, h in COLUMNS]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
