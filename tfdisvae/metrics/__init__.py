@@ -61,7 +61,8 @@ from tfdisvae.metrics.sampling import (
 )
 from tfdisvae.metrics.suite import METRICS, compute_metrics
 
-_LAZY = {"MetricsCallback": "tfdisvae.metrics.callback", "elbo_terms": "tfdisvae.metrics.elbo"}
+_LAZY = {"MetricsCallback": "tfdisvae.metrics.callback", "elbo_terms": "tfdisvae.metrics.elbo",
+         "full_data_decomposition": "tfdisvae.metrics.elbo"}
 
 __all__ = [
     "METRICS", "MetricsCallback", "MutualInformationEstimate", "aam", "aam_per_factor",
@@ -70,7 +71,8 @@ __all__ = [
     "compute_modularity_explicitness", "compute_mutual_information", "compute_sap",
     "compute_unsupervised", "dci", "dci_from_importance", "discrete_entropy", "discrete_mi_matrix",
     "discrete_mutual_information", "elbo_terms", "estimate_mutual_information", "factor_entropies",
-    "factor_mutual_information", "factor_vae_score", "gaussian_total_correlation",
+    "factor_mutual_information", "factor_vae_score", "full_data_decomposition",
+    "gaussian_total_correlation",
     "histogram_discretize", "mig", "mig_discrete", "mig_per_factor", "mmig", "modularity",
     "modularity_explicitness", "mutual_information", "posterior_from_model", "poster_scores",
     "representation_from_model", "sap", "unsupervised",

@@ -1,16 +1,20 @@
 """The poster's table columns for a trained model on a data set (SPEC §5), batched over the data.
 
-Every batch goes through the objectives engineer's `compute_loss` with the model's own objective (so
-"loss" is the method's training loss, with its weights at the model's current step), one posterior sample
-per image. MI / TC / dimension-wise KL are its minibatch-stratified estimates (Chen et al. 2018, MSS with
-N = the data set's size; batches are drawn uniformly without replacement, as MSS assumes), averaged over
-batches: larger batches mean less bias in those three; the analytic KL does not depend on the batch.
+Every batch goes through `compute_loss` with the model's own objective (so "loss" is the method's
+training loss, with its weights at the model's current step), one posterior sample per image.
+
+MI / TC / dimension-wise KL are not the training step's minibatch estimates: with a batch of a few hundred
+and N = 737,280, MSS is biased enough to give a negative TC and an MI above the KL. Here the aggregate
+posterior is the mixture over every evaluated point, q(z) = (1/N) Σ_n q(z|x_n), and so is each q(z_j);
+only the samples z ~ q(z) are Monte-Carlo (`decomposition_samples` of them, one per randomly chosen
+point). The three terms then sum exactly to the Monte-Carlo mean of log q(z|x) − log p(z) over those
+samples, an estimate of the analytic KL (`full_data_decomposition`).
 
 Returned keys (means over the points evaluated):
   nats per image:   loss, reconstruction (−E_q log p(x|z)), log_likelihood (E_q log p(x|z), one sample),
                     kl (E_x KL[q(z|x) || p(z)], analytic), elbo, index_code_mi, total_correlation,
                     dimwise_kl, kl_z0 .. kl_z{D-1} (analytic, per latent),
-                    dimwise_kl_z0 .. (per-latent KL[q(z_j) || p(z_j)], MSS)
+                    dimwise_kl_z0 .. (per-latent KL[q(z_j) || p(z_j)], full-data mixture)
   nats² (per image): var_kl_per_latent — variance over latents of kl_z*;
                     var_dimwise_kl — variance over latents of dimwise_kl_z* (the poster's "Var. Dim. KL")
   nats per pixel:   <loss | reconstruction | log_likelihood | kl | elbo>_per_pixel = the value / (H·W·C).
@@ -24,31 +28,68 @@ import numpy as np
 PER_PIXEL = ("loss", "reconstruction", "log_likelihood", "kl", "elbo")
 
 
-def _per_latent_dimwise_kl(z, mean, log_var, dataset_size):
-    """[D] batch mean of log q(z_j) − log p(z_j), with log q(z_j) by MSS over the batch."""
+def full_data_decomposition(mean, log_var, num_samples=2048, seed=0, chunk_size=None) -> dict:
+    """Index-code MI, TC and dimension-wise KL with the aggregate posterior summed over every point.
+
+    q(z) = (1/N) Σ_n q(z|x_n) and q(z_j) = (1/N) Σ_n q(z_j|x_n) over all N rows of mean / log_var
+    ([N, D] posterior parameters of the data set); the expectations over q(z, x) use `num_samples`
+    points drawn without replacement, one z ~ q(z|x) each. Cost: num_samples · N · D log-densities,
+    in chunks of `chunk_size` mixture components (one batched log-sum-exp each, no loop over points).
+
+    Returns nats per image: index_code_mi, total_correlation, dimwise_kl (scalars) and
+    dimwise_kl_per_latent [D]. The three scalars sum to mean(log q(z|x) − log p(z)) over the samples.
+    """
     import tensorflow as tf
 
-    from tfdisvae.objectives.decomposition import (
-        log_importance_weights_mss,
-        log_normal_density,
-        pairwise_log_density,
-    )
+    from tfdisvae.objectives.decomposition import log_normal_density
 
-    mat = pairwise_log_density(z, mean, log_var)                              # [B, B, D]
-    log_w = log_importance_weights_mss(tf.shape(z)[0], dataset_size)         # [B, B]
-    log_qzj = tf.reduce_logsumexp(log_w[:, :, None] + mat, axis=1)            # [B, D]
-    return tf.reduce_mean(log_qzj - log_normal_density(z, 0.0, 0.0), axis=0)
+    mean = np.asarray(mean, np.float32)
+    log_var = np.asarray(log_var, np.float32)
+    n, d = mean.shape
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(n, size=min(int(num_samples), n), replace=False)
+    eps = rng.standard_normal((len(picked), d)).astype(np.float32)
+    z = mean[picked] + np.exp(0.5 * log_var[picked]) * eps                     # [S, D]
+    if chunk_size is None:  # about 64 MB of float32 per [S, chunk, D] block
+        chunk_size = max(1, (16 << 20) // max(1, len(picked) * d))
+    z_t = tf.constant(z)
+
+    @tf.function(reduce_retracing=True)
+    def chunk_lse(m, lv):
+        mat = log_normal_density(z_t[:, None, :], m[None], lv[None])           # [S, c, D]
+        return tf.reduce_logsumexp(tf.reduce_sum(mat, axis=2), axis=1), tf.reduce_logsumexp(mat, axis=1)
+
+    joint, marginal = [], []
+    for start in range(0, n, chunk_size):
+        j, m = chunk_lse(tf.constant(mean[start:start + chunk_size]),
+                         tf.constant(log_var[start:start + chunk_size]))
+        joint.append(j.numpy())
+        marginal.append(m.numpy())
+    log_n = np.log(n)
+    log_qz = np.logaddexp.reduce(np.stack(joint), axis=0) - log_n               # [S]
+    log_qzj = np.logaddexp.reduce(np.stack(marginal), axis=0) - log_n           # [S, D]
+    log_qz_x = np.sum(log_normal_density(z, mean[picked], log_var[picked]).numpy(), axis=1)
+    log_pzj = log_normal_density(z, 0.0, 0.0).numpy()                           # [S, D]
+    return {
+        "index_code_mi": float(np.mean(log_qz_x - log_qz)),
+        "total_correlation": float(np.mean(log_qz - log_qzj.sum(axis=1))),
+        "dimwise_kl": float(np.mean(log_qzj.sum(axis=1) - log_pzj.sum(axis=1))),
+        "dimwise_kl_per_latent": np.mean(log_qzj - log_pzj, axis=0),
+    }
 
 
-def elbo_terms(model, data, num_points=None, batch_size=256, seed=0) -> dict:
+def elbo_terms(model, data, num_points=None, batch_size=256, seed=0,
+               decomposition_samples=2048) -> dict:
     """The table columns of `model` on `data` (see the module docstring for keys and units).
 
     Args:
       model: a DisentanglingVAE (encode_params, decode, objective, dataset_size, ...).
       data: a data set with images(indices) and num_examples (GroundTruthData or ImageData).
       num_points: None: every image (the poster's setting); n: n images drawn without replacement.
-      batch_size: images per batch (≥ 2; also the MSS minibatch).
+      batch_size: images per batch (≥ 2).
       seed: order of the images and the posterior samples.
+      decomposition_samples: samples z ~ q(z) of the MI / TC / dimension-wise KL estimate (each costs
+        one log-density per evaluated point and latent).
     """
     import tensorflow as tf
 
@@ -77,24 +118,27 @@ def elbo_terms(model, data, num_points=None, batch_size=256, seed=0) -> dict:
         terms = compute_loss(model.objective, reconstruction=reconstruction, mean=mean,
                              log_var=log_var, z=z, step=step, dataset_size=dataset_size,
                              tc_logits=logits)
-        terms["dimwise_kl_per_latent"] = _per_latent_dimwise_kl(z, mean, log_var, dataset_size)
-        return terms
+        return terms, mean, log_var
 
-    sums, weight = {}, 0
+    sums, weight, means, log_vars = {}, 0, [], []
     for i, start in enumerate(range(0, count, int(batch_size))):
         idx = np.sort(order[start:start + int(batch_size)])
         if len(idx) < 2:  # a last batch of one cannot form MSS pairs; it is left out
             continue
         x = tf.constant(data.images(idx).astype(np.float32) * scale)
-        terms = batch_terms(x, tf.constant([tf_seed, i], tf.int32))
-        for name in ("loss", "reconstruction", "kl", "elbo", "index_code_mi", "total_correlation",
-                     "dimwise_kl", "kl_per_latent", "dimwise_kl_per_latent"):
+        terms, mean, log_var = batch_terms(x, tf.constant([tf_seed, i], tf.int32))
+        for name in ("loss", "reconstruction", "kl", "elbo", "kl_per_latent"):
             sums[name] = sums.get(name, 0.0) + np.asarray(terms[name], np.float64) * len(idx)
         weight += len(idx)
+        means.append(mean.numpy())
+        log_vars.append(log_var.numpy())
     out = {name: value / weight for name, value in sums.items()}
     kl_latent = out.pop("kl_per_latent")
-    dimwise_latent = out.pop("dimwise_kl_per_latent")
     result = {name: float(value) for name, value in out.items()}
+    decomposition = full_data_decomposition(np.concatenate(means), np.concatenate(log_vars),
+                                            num_samples=decomposition_samples, seed=seed)
+    dimwise_latent = decomposition.pop("dimwise_kl_per_latent")
+    result.update(decomposition)
     result["log_likelihood"] = -result["reconstruction"]
     for j, value in enumerate(kl_latent):
         result[f"kl_z{j}"] = float(value)
