@@ -110,54 +110,58 @@ def _chain(inputs, stack):
     return x
 
 
+class _ArchNetwork(keras.Model):
+    """A functional network of one architecture for one image shape; subclasses say what goes in and
+    which layers follow (`_input_of`, `_stack`). Serialised by (arch, image_shape, latent_dim)."""
+
+    _role = ""
+
+    def __init__(self, arch, image_shape, latent_dim, **kwargs):
+        check_image_shape(arch, image_shape)
+        image_shape = tuple(int(s) for s in image_shape)
+        latent_dim = _check_latent_dim(latent_dim)
+        shape, input_name = self._input_of(image_shape, latent_dim)
+        inputs = keras.Input(shape=shape, name=input_name)
+        outputs = _chain(inputs, self._stack(arch, image_shape, latent_dim))
+        kwargs.setdefault("name", f"{arch}_{self._role}")
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.arch = arch
+        self.image_shape = image_shape
+        self.latent_dim = latent_dim
+
+    def get_config(self):
+        return {"arch": self.arch, "image_shape": list(self.image_shape),
+                "latent_dim": self.latent_dim, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
 @keras.saving.register_keras_serializable(package="tfdisvae")
-class Encoder(keras.Model):
+class Encoder(_ArchNetwork):
     """images [batch, H, W, C] (float, in [0, 1]) -> [batch, 2·latent_dim] = concat(mean, log_var)."""
 
-    def __init__(self, arch, image_shape, latent_dim, **kwargs):
-        check_image_shape(arch, image_shape)
-        image_shape = tuple(int(s) for s in image_shape)
-        latent_dim = _check_latent_dim(latent_dim)
-        inputs = keras.Input(shape=image_shape, name="images")
-        outputs = _chain(inputs, _encoder_layers(arch, image_shape, latent_dim))
-        kwargs.setdefault("name", f"{arch}_encoder")
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
-        self.arch = arch
-        self.image_shape = image_shape
-        self.latent_dim = latent_dim
+    _role = "encoder"
 
-    def get_config(self):
-        return {"arch": self.arch, "image_shape": list(self.image_shape),
-                "latent_dim": self.latent_dim, "name": self.name}
+    @staticmethod
+    def _input_of(image_shape, latent_dim):
+        return image_shape, "images"
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+    _stack = staticmethod(_encoder_layers)
 
 
 @keras.saving.register_keras_serializable(package="tfdisvae")
-class Decoder(keras.Model):
+class Decoder(_ArchNetwork):
     """z [batch, latent_dim] -> params [batch, H, W, C]: linear output (logits or mean)."""
 
-    def __init__(self, arch, image_shape, latent_dim, **kwargs):
-        check_image_shape(arch, image_shape)
-        image_shape = tuple(int(s) for s in image_shape)
-        latent_dim = _check_latent_dim(latent_dim)
-        inputs = keras.Input(shape=(latent_dim,), name="z")
-        outputs = _chain(inputs, _decoder_layers(arch, image_shape, latent_dim))
-        kwargs.setdefault("name", f"{arch}_decoder")
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
-        self.arch = arch
-        self.image_shape = image_shape
-        self.latent_dim = latent_dim
+    _role = "decoder"
 
-    def get_config(self):
-        return {"arch": self.arch, "image_shape": list(self.image_shape),
-                "latent_dim": self.latent_dim, "name": self.name}
+    @staticmethod
+    def _input_of(image_shape, latent_dim):
+        return (latent_dim,), "z"
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+    _stack = staticmethod(_decoder_layers)
 
 
 @keras.saving.register_keras_serializable(package="tfdisvae")
