@@ -22,15 +22,16 @@ import json
 import math
 import os
 
-from tfdisvae.objectives.methods import DEFAULT_HPARAMS
+# The valid names come from the modules that implement them, so a new method, architecture,
+# likelihood, strategy or precision is valid here as soon as it exists there.
+from tfdisvae.distribute import STRATEGIES
+from tfdisvae.distributions import LIKELIHOODS
+from tfdisvae.networks import ARCHITECTURES
+from tfdisvae.objectives.methods import DEFAULT_HPARAMS, METHODS
+from tfdisvae.precision import CHOICES as PRECISIONS
 
-METHODS = ("vae", "beta_vae_h", "beta_vae_b", "factor_vae", "beta_tcvae", "dip_vae_i", "dip_vae_ii")
-ARCHITECTURES = ("burgess", "locatello")
-LIKELIHOODS = ("bernoulli", "gaussian", "laplace")
 JIT_CHOICES = ("auto", "true", "false")
-STRATEGIES = ("default", "mirrored", "multi_worker")  # tfdisvae.distribute.STRATEGIES
-PRECISIONS = ("auto", "none", "float32", "mixed_bfloat16", "mixed_float16")  # tfdisvae.precision
-ESTIMATORS = ("mss", "mws")
+ESTIMATORS = ("mss", "mws")  # beta_tcvae's estimators, the default first
 
 # Which hyper-parameter fields each method reads.
 METHOD_HPARAMS = {m: tuple(DEFAULT_HPARAMS[m]) + ("reg_anneal_steps",) for m in METHODS}

@@ -53,7 +53,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-LIKELIHOODS = ("bernoulli", "gaussian", "laplace")
+from tfdisvae.distributions import LIKELIHOODS
+
 WARMUP_FILENAME = "tf_serving_warmup_requests"
 METADATA_FILENAME = "tfdisvae.json"
 WARMUP_BATCH = 2
