@@ -47,11 +47,13 @@ PRESET_BATCH = {"factor_vae": 128}  # tfdisvae.config "poster" preset (Kim & Mni
 
 # name: (description, settings). Settings not given take DEFAULTS.
 DEFAULTS = {"impl": "model", "jit": False, "precision": "float32", "onednn": True, "intra": 0,
-            "inter": 0, "spe": 1}
+            "inter": 0, "spe": 1, "phase": True}
 VARIANTS = {
-    "baseline": ("every optimisation off: oneDNN off, XLA off, float32",
-                 {"onednn": False}),
+    "baseline": ("every optimisation off: oneDNN off, XLA off, float32, stock image deconvolution",
+                 {"onednn": False, "phase": False}),
     "default": ("train.py on a CPU: oneDNN on, XLA off (jit_compile auto), float32", {}),
+    "stock_deconv": ("default, but the decoder's image layer is Keras' Conv2DTranspose instead of "
+                     "networks.PhaseConv2DTranspose", {"phase": False}),
     "xla": ("default + jit_compile=True", {"jit": True}),
     "bf16": ("default + mixed_bfloat16 policy", {"precision": "mixed_bfloat16"}),
     "bf16_xla": ("mixed_bfloat16 + XLA", {"precision": "mixed_bfloat16", "jit": True}),
@@ -138,13 +140,18 @@ def child(group: list) -> list:
     if first["intra"] or first["inter"]:
         tf.config.threading.set_intra_op_parallelism_threads(first["intra"])
         tf.config.threading.set_inter_op_parallelism_threads(first["inter"])
-    from tfdisvae import precision
+    from tfdisvae import networks, precision
     from tfdisvae.data import load_ground_truth
+
+    phase_layer = networks.PhaseConv2DTranspose
 
     data = load_ground_truth("dsprites", data_dir=first["data_dir"])
     runs = []
     for settings in group:
         batch = settings["batch_size"]
+        # The stock variants build the decoder's image layer from Keras' class (same weights and
+        # outputs; _decoder_layers looks the class up when it builds the model).
+        networks.PhaseConv2DTranspose = phase_layer if settings["phase"] else keras.layers.Conv2DTranspose
         with precision.policy_scope(settings["precision"]):
             keras.utils.set_random_seed(0)
             if settings["impl"] == "raw":

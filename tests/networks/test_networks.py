@@ -97,3 +97,34 @@ def test_outputs_are_float32_under_mixed_precision():
         assert enc.get_layer("conv0").compute_dtype == "bfloat16"
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize("channels,filters,side", [(32, 1, 32), (32, 3, 16), (5, 7, 4)])
+def test_phase_conv_transpose_equals_keras_conv_transpose(channels, filters, side):
+    # Same kernel and bias in both layers; outputs, input gradients and kernel/bias gradients agree.
+    stock = keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same",
+                                         bias_initializer="random_normal")
+    phase = networks.PhaseConv2DTranspose(filters, 4, strides=2, padding="same")
+    x = tf.constant(np.random.default_rng(5).normal(size=(3, side, side, channels)), tf.float32)
+    stock.build(x.shape)
+    phase.build(x.shape)
+    phase.set_weights(stock.get_weights())
+    cotangent = tf.constant(np.random.default_rng(6).normal(size=(3, 2 * side, 2 * side, filters)),
+                            tf.float32)
+    grads = []
+    for layer in (stock, phase):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+            loss = tf.reduce_sum(y * cotangent)
+        grads.append((y, *tape.gradient(loss, [x, layer.kernel, layer.bias])))
+    assert grads[1][0].shape == (3, 2 * side, 2 * side, filters)
+    for ours, theirs in zip(grads[1], grads[0], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
+
+
+def test_phase_conv_transpose_refuses_other_geometries():
+    with pytest.raises(ValueError, match="kernel_size=4, strides=2, padding='same'.*Conv2DTranspose"):
+        networks.PhaseConv2DTranspose(8, 3, strides=2, padding="same")
+    with pytest.raises(ValueError, match="padding='valid'"):
+        networks.PhaseConv2DTranspose(8, 4, strides=2, padding="valid")
