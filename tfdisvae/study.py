@@ -80,6 +80,9 @@ POSTER_TABLE1 = {
     "factor_vae": (0.87, 3.3e-2, 0.028, -0.036, 0.064, 5.7e-6),
 }
 
+# A latent is active when its mean KL(q(z_j|x) || p(z_j)) over the evaluated images reaches this.
+ACTIVE_KL = 0.1
+
 # Table columns: (key in metrics.json, header with its unit).
 COLUMNS = (
     ("aam", "AAM (0-1)"),
@@ -92,6 +95,7 @@ COLUMNS = (
     ("log_likelihood", "log-likelihood (nats/image)"),
     ("loss", "total loss (nats/image)"),
     ("var_dimwise_kl", "var. dim-wise KL (nats², over latents)"),
+    ("active_latents", f"active latents (KL ≥ {ACTIVE_KL} nats)"),
 )
 # Ours beside the poster's: the per-pixel versions of the normalised columns.
 COMPARISON = (("aam", "aam", "AAM"), ("mmig", "mmig", "MMIG"), ("kl", "kl_per_pixel", "KL (nats/pixel)"),
@@ -276,7 +280,7 @@ def build_table(study, study_dir, seeds=(0,), only=None, steps=None, metrics=DEF
                 missing.append(run_name(setting, seed))
                 continue
             saved = read_metrics(run_dir)
-            per_seed[int(seed)] = saved["metrics"]
+            per_seed[int(seed)] = _with_active_latents(saved["metrics"])
             steps_done[int(seed)] = saved["step"]
         keys = sorted({k for values in per_seed.values() for k in values})
         summary = {k: _mean_std([v[k] for v in per_seed.values() if k in v]) for k in keys}
@@ -285,8 +289,10 @@ def build_table(study, study_dir, seeds=(0,), only=None, steps=None, metrics=DEF
                      "steps": steps_done, "values": summary, "per_seed": per_seed,
                      "poster": (dict(zip(POSTER_COLUMNS, POSTER_TABLE1[setting.poster], strict=True))
                                 if setting.poster in POSTER_TABLE1 else None)})
-    return {
+    table = {
         "study": study, "steps": steps if steps is not None else "preset (30 epochs)",
+        "command": study_command(study, steps, seeds, metrics, num_points, poster_num_points, num_samples,
+                                 only),
         "seeds": [int(s) for s in seeds], "metrics": list(poster + dlib),
         "num_points": {"poster_metrics": poster_num_points or "all points", "dlib_metrics": num_points},
         "num_samples": num_samples or DEFAULT_NUM_SAMPLES,
@@ -294,6 +300,81 @@ def build_table(study, study_dir, seeds=(0,), only=None, steps=None, metrics=DEF
         "std": "sample standard deviation over seeds (ddof = 1); none with one seed",
         "rows": rows, "missing": missing,
     }
+    table["pattern"] = check_pattern(table)
+    return table
+
+
+def _with_active_latents(values):
+    """values plus "active_latents": the latents whose KL (kl_z<j>, from the elbo metric) ≥ ACTIVE_KL."""
+    per_latent = [v for k, v in values.items() if k.startswith("kl_z") and k[4:].isdigit()]
+    if not per_latent:
+        return dict(values)
+    return {**values, "active_latents": float(sum(v >= ACTIVE_KL for v in per_latent))}
+
+
+def study_command(study, steps=None, seeds=(0,), metrics=DEFAULT_METRICS, num_points=DEFAULT_NUM_POINTS,
+                  poster_num_points=None, num_samples=None, only=None):
+    """The command line that trains and evaluates this study (what table.md states)."""
+    parts = ["python -m tfdisvae.study", f"--study={study}"]
+    if steps is not None:
+        parts.append(f"--steps={steps}")
+    parts.append("--seeds=" + ",".join(str(int(s)) for s in seeds))
+    if metrics != DEFAULT_METRICS:
+        parts.append(f"--metrics={metrics}")
+    if num_points != DEFAULT_NUM_POINTS:
+        parts.append(f"--num_points={num_points}")
+    if poster_num_points is not None:
+        parts.append(f"--poster_num_points={poster_num_points}")
+    if num_samples is not None:
+        parts.append(f"--num_samples={num_samples}")
+    if only:
+        parts.append(f"--only={only if isinstance(only, str) else ','.join(only)}")
+    return " ".join(parts)
+
+
+# The poster's findings (SPEC §5) that a study checks: disentangling methods above the VAE on AAM and MIG,
+# and β = 50 collapsing to fewer active latents with a worse likelihood.
+DISENTANGLING = ("factor_vae", "beta_vae_h_b4", "beta_tcvae")
+
+
+def check_pattern(table):
+    """The poster's pattern, checked on the table's means: a list of {"claim", "held", "evidence"}.
+
+    held is True or False, or None when a row or value the claim needs is not in the table.
+    """
+    rows = {row["setting"]: row for row in table["rows"] if row["seeds"]}
+    labels = {s.name: s.label or s.name for settings in STUDIES.values() for s in settings}
+    labels.update({row["setting"]: row["label"] for row in table["rows"]})
+
+    def mean(setting, key):
+        entry = rows.get(setting, {}).get("values", {}).get(key)
+        return None if entry is None else entry["mean"]
+
+    def compare(claim, left, right, key, higher):
+        a, b = mean(left, key), mean(right, key)
+        if a is None or b is None:
+            return {"claim": claim, "held": None, "evidence": "not in the table"}
+        held = a > b if higher else a < b
+        return {"claim": claim, "held": bool(held),
+                "evidence": f"{labels[left]} {_fmt(a)} vs {labels[right]} {_fmt(b)}"}
+
+    checks = []
+    for key, name in (("aam", "AAM"), ("mig", "MIG")):
+        for setting in DISENTANGLING:
+            label = labels.get(setting, setting)
+            checks.append(compare(f"{label} above VAE on {name}", setting, "vae", key, True))
+    checks.append(compare("β-VAE_H (β = 50) has fewer active latents than VAE", "beta_vae_h_b50", "vae",
+                          "active_latents", False))
+    for other in ("vae", "beta_vae_h_b4"):
+        checks.append(compare(f"β-VAE_H (β = 50) has a worse log-likelihood than {labels.get(other, other)}",
+                              "beta_vae_h_b50", other, "log_likelihood", False))
+    aams = {s: mean(s, "aam") for s in rows if s in POSTER_TABLE1 and mean(s, "aam") is not None}
+    if "factor_vae" in aams and len(aams) > 1:
+        best = max(aams, key=aams.get)
+        checks.append({"claim": "FactorVAE has the highest AAM of the poster's settings",
+                       "held": best == "factor_vae",
+                       "evidence": ", ".join(f"{labels[s]} {_fmt(v)}" for s, v in aams.items())})
+    return checks
 
 
 def _points(n):
@@ -302,7 +383,7 @@ def _points(n):
 
 def table_markdown(table):
     """The Markdown text of table.md."""
-    lines = [f"# Study {table['study']}", "",
+    lines = [f"# Study {table['study']}", "", f"Command: `{table['command']}`", "",
              f"Steps per run: {table['steps']}. Seeds: {', '.join(map(str, table['seeds']))} "
              f"(mean ± {table['std']}). Metric sizes: the poster's estimator (AAM, MMIG, MIG) and the "
              f"loss columns on {_points(table['num_points']['poster_metrics'])} "
@@ -325,6 +406,11 @@ def table_markdown(table):
         cells = [row["label"]]
         cells += [f"{_cell(row['values'].get(ours))} / {_fmt(poster.get(key))}" for key, ours, _ in COMPARISON]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "## The poster's pattern, checked on these means", "",
+              "| claim | held | evidence |", "|---|---|---|"]
+    verdict = {True: "yes", False: "**no**", None: "—"}
+    for check in table["pattern"]:
+        lines.append(f"| {check['claim']} | {verdict[check['held']]} | {check['evidence']} |")
     if table["missing"]:
         lines += ["", f"Not finished (left out): {', '.join(table['missing'])}."]
     return "\n".join(lines) + "\n"

@@ -170,3 +170,39 @@ def test_command_line_rebuilds_the_table_and_rejects_bad_seeds(finished):
         assert f.read() == md
     bad = subprocess.run(cmd + ["--seeds=a,b", "--table_only"], capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "--seeds must be comma-separated integers" in bad.stderr
+
+
+def _row(setting, label, **values):
+    return {"setting": setting, "label": label, "seeds": [0],
+            "values": {k: {"mean": v, "std": None, "n": 1} for k, v in values.items()}}
+
+
+def test_pattern_is_checked_from_the_numbers_not_assumed():
+    rows = [_row("vae", "VAE", aam=0.20, mig=0.05, active_latents=8.0, log_likelihood=-40.0),
+            _row("beta_vae_h_b4", "β4", aam=0.30, mig=0.04, active_latents=5.0, log_likelihood=-60.0),
+            _row("beta_vae_h_b50", "β50", aam=0.10, mig=0.01, active_latents=2.0, log_likelihood=-50.0),
+            _row("factor_vae", "F", aam=0.25, mig=0.09, active_latents=6.0, log_likelihood=-45.0)]
+    checks = {c["claim"]: c for c in study.check_pattern({"rows": rows})}
+    assert checks["β4 above VAE on AAM"]["held"] is True
+    assert checks["β4 above VAE on MIG"]["held"] is False
+    assert checks["β4 above VAE on MIG"]["evidence"] == "β4 0.04 vs VAE 0.05"
+    assert checks["F above VAE on MIG"]["held"] is True
+    assert checks["β-TCVAE above VAE on AAM"]["held"] is None  # no β-TCVAE row
+    assert checks["β-VAE_H (β = 50) has fewer active latents than VAE"]["held"] is True
+    assert checks["β-VAE_H (β = 50) has a worse log-likelihood than VAE"]["held"] is True
+    assert checks["β-VAE_H (β = 50) has a worse log-likelihood than β4"]["held"] is False
+    assert checks["FactorVAE has the highest AAM of the poster's settings"]["held"] is False
+
+
+def test_active_latents_count_the_kl_per_latent_and_the_command_is_stated(finished):
+    _, table, _ = finished
+    for row in table["rows"]:
+        values = row["per_seed"][0]
+        kls = [values[f"kl_z{j}"] for j in range(3)]
+        assert values["active_latents"] == sum(k >= study.ACTIVE_KL for k in kls)
+    assert study._with_active_latents({"kl_z0": 0.5, "kl_z1": 0.05, "kl_z10": 2.0, "kl": 2.55}) == {
+        "kl_z0": 0.5, "kl_z1": 0.05, "kl_z10": 2.0, "kl": 2.55, "active_latents": 2.0}
+    assert table["command"] == ("python -m tfdisvae.study --study=poster_table1 --steps=4 --seeds=0 "
+                                "--metrics=mig,elbo,mig_discrete --num_points=288 "
+                                "--poster_num_points=288 --num_samples=200 --only=vae,beta_vae_h_b50")
+    assert [c["claim"] for c in table["pattern"]][0] == "FactorVAE above VAE on AAM"
