@@ -44,16 +44,28 @@ class Setting:
     label: str | None = None
     poster: str | None = None
 
-    def config(self, seed, run_dir, steps=None, data_dir=None, overrides=None):
-        """The TrainConfig of this setting's run of `seed` (steps: a budget replacing the preset's epochs)."""
+    def config(self, seed, run_dir, steps=None, data_dir=None, overrides=None, images=None):
+        """The TrainConfig of this setting's run of `seed`.
+
+        A budget replaces the preset's 30 epochs: `steps` (the same for every setting) or `images`
+        (images per run; steps = ceil(images / batch size), so FactorVAE's batch of 128 gets half the
+        steps of a batch of 64: the same epochs, as the preset's budget is).
+        """
+        if steps is not None and images is not None:
+            raise ValueError("give a step budget (--steps) or an image budget (--images), not both")
         given = {"model": self.model, "seed": int(seed), "run_dir": run_dir, "verbose": 0}
         if self.beta is not None:
             given["beta"] = float(self.beta)
-        if steps is not None:
-            given["steps"] = int(steps)
         if data_dir is not None:
             given["data_dir"] = data_dir
         given.update(overrides or {})
+        if images is not None:
+            if int(images) < 1:
+                raise ValueError(f"--images must be a positive number of images, got {images!r}")
+            batch_size = TrainConfig.create(preset=self.preset, **given).batch_size
+            steps = math.ceil(int(images) / batch_size)
+        if steps is not None:
+            given["steps"] = int(steps)
         return TrainConfig.create(preset=self.preset, **given)
 
 
@@ -199,7 +211,7 @@ def _split_metrics(metrics):
     return [n for n in names if n in POSTER_METRICS], [n for n in names if n not in POSTER_METRICS]
 
 
-def run_one(setting, seed, study_dir, *, steps=None, metrics=DEFAULT_METRICS, num_points=DEFAULT_NUM_POINTS,
+def run_one(setting, seed, study_dir, *, steps=None, images=None, metrics=DEFAULT_METRICS, num_points=DEFAULT_NUM_POINTS,
             poster_num_points=None, num_samples=None, data_dir=None, data=None, figures=FIGURES,
             overrides=None, log=print):
     """Train (or resume), draw and evaluate one run unless it is finished; returns (run_dir, state before).
@@ -210,7 +222,7 @@ def run_one(setting, seed, study_dir, *, steps=None, metrics=DEFAULT_METRICS, nu
     from tfdisvae.training import train
 
     run_dir = os.path.join(study_dir, run_name(setting, seed))
-    config = setting.config(seed, run_dir, steps, data_dir, overrides)
+    config = setting.config(seed, run_dir, steps, data_dir, overrides, images)
     poster, dlib = _split_metrics(metrics)
     state = run_state(config, run_dir, poster + dlib)
     if state == "finished":
@@ -262,7 +274,8 @@ def _cell(entry):
 
 
 def build_table(study, study_dir, seeds=(0,), only=None, steps=None, metrics=DEFAULT_METRICS,
-                num_points=DEFAULT_NUM_POINTS, poster_num_points=None, num_samples=None, overrides=None):
+                num_points=DEFAULT_NUM_POINTS, poster_num_points=None, num_samples=None, overrides=None,
+                images=None):
     """Collect every finished run's metrics.json into the table dict (what table.json holds).
 
     A (setting, seed) without a finished run is listed under "missing"; its row uses the seeds found.
@@ -275,7 +288,7 @@ def build_table(study, study_dir, seeds=(0,), only=None, steps=None, metrics=DEF
         per_seed, steps_done = {}, {}
         for seed in seeds:
             run_dir = os.path.join(study_dir, run_name(setting, seed))
-            config = setting.config(seed, run_dir, steps, None, overrides)
+            config = setting.config(seed, run_dir, steps, None, overrides, images)
             if run_state(config, run_dir, poster + dlib) != "finished":
                 missing.append(run_name(setting, seed))
                 continue
@@ -290,9 +303,9 @@ def build_table(study, study_dir, seeds=(0,), only=None, steps=None, metrics=DEF
                      "poster": (dict(zip(POSTER_COLUMNS, POSTER_TABLE1[setting.poster], strict=True))
                                 if setting.poster in POSTER_TABLE1 else None)})
     table = {
-        "study": study, "steps": steps if steps is not None else "preset (30 epochs)",
+        "study": study, "steps": _budget(steps, images),
         "command": study_command(study, steps, seeds, metrics, num_points, poster_num_points, num_samples,
-                                 only),
+                                 only, images),
         "seeds": [int(s) for s in seeds], "metrics": list(poster + dlib),
         "num_points": {"poster_metrics": poster_num_points or "all points", "dlib_metrics": num_points},
         "num_samples": num_samples or DEFAULT_NUM_SAMPLES,
@@ -312,12 +325,20 @@ def _with_active_latents(values):
     return {**values, "active_latents": float(sum(v >= ACTIVE_KL for v in per_latent))}
 
 
+def _budget(steps, images):
+    if images is not None:
+        return f"{int(images):,} images (steps = images / batch size)"
+    return steps if steps is not None else "preset (30 epochs)"
+
+
 def study_command(study, steps=None, seeds=(0,), metrics=DEFAULT_METRICS, num_points=DEFAULT_NUM_POINTS,
-                  poster_num_points=None, num_samples=None, only=None):
+                  poster_num_points=None, num_samples=None, only=None, images=None):
     """The command line that trains and evaluates this study (what table.md states)."""
     parts = ["python -m tfdisvae.study", f"--study={study}"]
     if steps is not None:
         parts.append(f"--steps={steps}")
+    if images is not None:
+        parts.append(f"--images={int(images)}")
     parts.append("--seeds=" + ",".join(str(int(s)) for s in seeds))
     if metrics != DEFAULT_METRICS:
         parts.append(f"--metrics={metrics}")
@@ -384,7 +405,7 @@ def _points(n):
 def table_markdown(table):
     """The Markdown text of table.md."""
     lines = [f"# Study {table['study']}", "", f"Command: `{table['command']}`", "",
-             f"Steps per run: {table['steps']}. Seeds: {', '.join(map(str, table['seeds']))} "
+             f"Budget per run: {table['steps']}. Seeds: {', '.join(map(str, table['seeds']))} "
              f"(mean ± {table['std']}). Metric sizes: the poster's estimator (AAM, MMIG, MIG) and the "
              f"loss columns on {_points(table['num_points']['poster_metrics'])} "
              f"({table['num_samples']} Monte-Carlo samples); MIG discrete, FactorVAE score and DCI on "
@@ -469,13 +490,15 @@ def write_table(table, study_dir):
     return md, js
 
 
-def run_study(study="poster_table1", study_dir=None, *, steps=None, seeds=(0,), metrics=DEFAULT_METRICS,
+def run_study(study="poster_table1", study_dir=None, *, steps=None, images=None, seeds=(0,),
+              metrics=DEFAULT_METRICS,
               num_points=DEFAULT_NUM_POINTS, poster_num_points=None, num_samples=None, only=None,
               data_dir=None, data=None, table_only=False, figures=FIGURES, overrides=None, log=print):
     """Run (or resume) a study and write its table; returns the table dict (table.json's content).
 
     Args:
       steps: a step budget for every run, replacing the preset's 30 epochs (None: the preset's).
+      images: an image budget for every run instead (steps = images / the run's batch size).
       seeds: the seeds of each setting. metrics: metric names (tfdisvae.metrics.METRICS).
       num_points: about this many points for the disentanglement_lib metrics (mig_discrete,
         factor_vae_score, dci, ...); poster_num_points: for mig/mmig/aam/elbo (None: every point).
@@ -487,7 +510,7 @@ def run_study(study="poster_table1", study_dir=None, *, steps=None, seeds=(0,), 
     study_dir = study_dir or os.path.join("runs", f"study-{study}")
     settings = select(study, only)
     seeds = tuple(int(s) for s in seeds)
-    common = dict(steps=steps, metrics=metrics, num_points=num_points, poster_num_points=poster_num_points,
+    common = dict(steps=steps, images=images, metrics=metrics, num_points=num_points, poster_num_points=poster_num_points,
                   num_samples=num_samples, overrides=overrides)
     if not table_only:
         for setting in settings:
@@ -506,6 +529,9 @@ def run_study(study="poster_table1", study_dir=None, *, steps=None, seeds=(0,), 
 FLAGS = flags.FlagValues()  # this command's own flags (see tfdisvae.cli)
 flags.DEFINE_string("study", "poster_table1", f"Study to run: {', '.join(STUDIES)}.", flag_values=FLAGS)
 flags.DEFINE_integer("steps", None, "Steps per run, replacing the preset's 30 epochs (stated in the table).",
+                     flag_values=FLAGS)
+flags.DEFINE_integer("images", None, "Images per run instead of --steps: steps = images / batch size, "
+                     "so every setting sees the same epochs (the preset's budget is 30 epochs).",
                      flag_values=FLAGS)
 flags.DEFINE_string("seeds", "0", "Comma-separated seeds of every setting, e.g. 0,1.", flag_values=FLAGS)
 flags.DEFINE_string("study_dir", None, "Study directory (default runs/study-<study>).", flag_values=FLAGS)
@@ -545,7 +571,7 @@ def main(argv):
     overrides = {k: FLAGS[k].value for k in ("data_source", "train_subset", "latent_dim")
                  if FLAGS[k].value is not None}
     try:
-        run_study(FLAGS.study, FLAGS.study_dir, steps=FLAGS.steps, seeds=_seeds(FLAGS.seeds),
+        run_study(FLAGS.study, FLAGS.study_dir, steps=FLAGS.steps, images=FLAGS.images, seeds=_seeds(FLAGS.seeds),
                   metrics=FLAGS.metrics, num_points=FLAGS.num_points,
                   poster_num_points=FLAGS.poster_num_points, num_samples=FLAGS.num_samples,
                   only=FLAGS.only, data_dir=FLAGS.data_dir, table_only=FLAGS.table_only,

@@ -72,7 +72,7 @@ def test_runs_are_trained_drawn_evaluated_and_tabulated(finished):
         assert json.load(f)["rows"][1]["values"]["kl"]["mean"] == table["rows"][1]["values"]["kl"]["mean"]
     with open(os.path.join(root, "table.md")) as f:
         md = f.read()
-    assert "KL (nats/image)" in md and "Beside the poster" in md and "Steps per run: 4" in md
+    assert "KL (nats/image)" in md and "Beside the poster" in md and "Budget per run: 4" in md
     line = next(x for x in md.splitlines() if x.startswith("| β-VAE_H (β = 50) | 0 |"))
     kl = table["rows"][1]["values"]["kl"]["mean"]
     assert study._fmt(kl) in line
@@ -206,3 +206,16 @@ def test_active_latents_count_the_kl_per_latent_and_the_command_is_stated(finish
                                 "--metrics=mig,elbo,mig_discrete --num_points=288 "
                                 "--poster_num_points=288 --num_samples=200 --only=vae,beta_vae_h_b50")
     assert [c["claim"] for c in table["pattern"]][0] == "FactorVAE above VAE on AAM"
+
+
+def test_an_image_budget_gives_every_setting_the_same_epochs(tmp_path):
+    settings = {s.name: s for s in study.STUDIES["poster_table1"]}
+    steps = {name: settings[name].config(0, str(tmp_path / name), images=1_280_000).steps
+             for name in ("vae", "factor_vae", "beta_vae_b")}
+    assert steps == {"vae": 20_000, "factor_vae": 10_000, "beta_vae_b": 20_000}  # batch 64, 128, 64
+    assert settings["vae"].config(0, str(tmp_path), images=100).steps == 2  # ceil(100 / 64)
+    with pytest.raises(ValueError, match="not both"):
+        settings["vae"].config(0, str(tmp_path), steps=10, images=640)
+    with pytest.raises(ValueError, match="--images must be a positive"):
+        settings["vae"].config(0, str(tmp_path), images=0)
+    assert "--images=1280000" in study.study_command("poster_table1", images=1_280_000)
