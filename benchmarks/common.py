@@ -39,6 +39,14 @@ def print_machine() -> dict:
     return info
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, for printing beside figures taken on a shared CPU."""
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
 def timed_repeats(fn, repeats: int) -> list[float]:
     """Wall-clock seconds of `repeats` calls of fn()."""
     times = []

@@ -38,7 +38,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import median, print_json_line, print_table  # noqa: E402
+from common import load_average, median, print_json_line, print_table  # noqa: E402
 
 METHODS = ("vae", "beta_vae_h", "beta_vae_b", "factor_vae", "beta_tcvae", "dip_vae_i", "dip_vae_ii")
 ANCHOR = {"vae": 750.0, "beta_vae_h": 750.0, "beta_vae_b": 750.0, "beta_tcvae": 750.0,
@@ -202,13 +202,6 @@ def run_child(group: list, timeout: float) -> list:
                            f"{','.join(g['variant'] for g in group)}:\n"
                            f"{proc.stderr[-3000:]}")
     return json.loads(lines[-1])
-
-
-def load_average() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
 
 
 def main() -> None:
