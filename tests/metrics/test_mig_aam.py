@@ -23,6 +23,12 @@ def test_aam_hand_computed():
     assert metrics.aam(mi) == pytest.approx(0.675)
     # a factor nobody knows scores 0; others more than the best one together: 0 (clipped)
     assert metrics.aam_per_factor(np.array([[0.0, 0.0, 0.0], [1.0, 0.8, 0.8]])) == pytest.approx([0, 0])
+    # a code that ignores its input: one latent's estimate is round-off above 0, the rest 0. Without
+    # the floor the ratio would be a perfect 1 (the beta-VAE_B run of the poster study at 20k steps).
+    round_off = np.array([[1.7e-6, 0.0, 0.0], [0.0, 4e-4, 0.0]])
+    assert metrics.aam_per_factor(round_off) == pytest.approx([0, 0])
+    assert metrics.aam_per_factor(round_off, negligible=0.0) == pytest.approx([1, 1])
+    assert metrics.aam_per_factor(np.array([[2e-3, 0.0, 0.0]])) == pytest.approx([1])
 
 
 def test_mig_hand_computed():

@@ -118,19 +118,26 @@ def mmig(mi, factor_entropy, factor_mi=None) -> float:
     return float(np.mean(_gaps(mi) / norm))
 
 
-def aam_per_factor(mi) -> np.ndarray:
-    """[K] max(I_(D) − Σ_{j'<D} I_(j'), 0) / I_(D) (0 where I_(D) = 0)."""
+# Below this many nats the best latent holds no information about a factor: AAM's ratio would then
+# compare estimator round-off (a code that ignores its input, where one latent's I is 1e-6 nats and the
+# others' 0, would score a perfect 1). Such a factor scores 0, as MIG's gap does.
+NEGLIGIBLE_MI = 1e-3
+
+
+def aam_per_factor(mi, negligible=NEGLIGIBLE_MI) -> np.ndarray:
+    """[K] max(I_(D) − Σ_{j'<D} I_(j'), 0) / I_(D); 0 where I_(D) < `negligible` nats (not captured)."""
     mi = _check_mi(mi)
     top = mi.max(axis=1)
     rest = mi.sum(axis=1) - top
     with np.errstate(invalid="ignore", divide="ignore"):
-        score = np.where(top > 0, np.maximum(top - rest, 0.0) / top, 0.0)
+        score = np.where(top >= negligible, np.maximum(top - rest, 0.0) / top, 0.0)
     return score
 
 
-def aam(mi) -> float:
-    """Axis-alignment metric (poster Eq. 2), mean over factors (dimensionless, 0..1). mi [K, D]."""
-    return float(np.mean(aam_per_factor(mi)))
+def aam(mi, negligible=NEGLIGIBLE_MI) -> float:
+    """Axis-alignment metric (poster Eq. 2), mean over factors (dimensionless, 0..1). mi [K, D] in nats;
+    a factor whose best latent holds less than `negligible` nats about it scores 0."""
+    return float(np.mean(aam_per_factor(mi, negligible)))
 
 
 def poster_scores(estimate) -> dict:
