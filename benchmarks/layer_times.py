@@ -84,8 +84,7 @@ def layer_rows(precision, batch, repeats):
                 y_shape = tuple(layer.output.shape[1:])
                 variants = [(type(layer).__name__, layer)]
                 if isinstance(layer, networks.PhaseConv2DTranspose):
-                    stock = keras.layers.Conv2DTranspose.from_config(
-                        {**keras.layers.Conv2DTranspose(1, 4).get_config(), **layer.get_config()})
+                    stock = keras.layers.Conv2DTranspose.from_config(layer.get_config())
                     stock.build((None, *x_shape))
                     stock.set_weights(layer.get_weights())
                     variants.append(("Conv2DTranspose (stock)", stock))
