@@ -27,7 +27,7 @@ kl_z{D-1}, and for factor_vae discriminator_loss, discriminator_accuracy.
 import keras
 import tensorflow as tf
 
-from tfdisvae import distributions, networks
+from tfdisvae import distributions, networks, optimizers
 from tfdisvae.config import DEFAULT_LR, METHODS
 from tfdisvae.objectives import factor
 from tfdisvae.objectives.methods import DEFAULT_HPARAMS, compute_loss, make_objective
@@ -316,12 +316,12 @@ class DisentanglingVAE(keras.Model):
                              "loss; do not pass loss=.")
         kwargs.pop("loss", None)
         if optimizer is None:
-            optimizer = keras.optimizers.Adam(DEFAULT_LR[self.method])
+            optimizer = optimizers.Adam(DEFAULT_LR[self.method])
         super().compile(optimizer=optimizer, **kwargs)
         self.optimizer.build(self.vae_variables)
         if self.uses_discriminator:
             if discriminator_optimizer is None:
-                discriminator_optimizer = keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9)
+                discriminator_optimizer = optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9)
             self.discriminator_optimizer = keras.optimizers.get(discriminator_optimizer)
             if (self.dtype_policy.name == "mixed_float16" and not isinstance(
                     self.discriminator_optimizer, keras.optimizers.LossScaleOptimizer)):

@@ -169,15 +169,13 @@ def load_run(run_dir, checkpoint=None):
 
 def optimizers_of(config):
     """compile() keyword arguments of a resolved config: the VAE's Adam and the discriminator's."""
-    import keras
-
     from tfdisvae.config import DEFAULT_LR
+    from tfdisvae.optimizers import Adam
 
     lr = config.lr if config.lr is not None else DEFAULT_LR[config.model]
-    kwargs = {"optimizer": keras.optimizers.Adam(lr, beta_1=config.adam_beta1,
-                                                 beta_2=config.adam_beta2)}
+    kwargs = {"optimizer": Adam(lr, beta_1=config.adam_beta1, beta_2=config.adam_beta2)}
     if config.model == "factor_vae":
-        kwargs["discriminator_optimizer"] = keras.optimizers.Adam(
+        kwargs["discriminator_optimizer"] = Adam(
             config.discriminator_lr, beta_1=config.discriminator_beta1,
             beta_2=config.discriminator_beta2)
     return kwargs
