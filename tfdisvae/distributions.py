@@ -23,6 +23,40 @@ LIKELIHOODS = ("bernoulli", "gaussian", "laplace")
 DEFAULT_SCALES = {"gaussian": 1.0 / math.sqrt(2.0), "laplace": 1.0}
 
 
+class Bernoulli(tfd.Bernoulli):
+    """`tfd.Bernoulli` whose log_prob from logits is one fused expression with a hand-written gradient.
+
+    log p(x | l) = x*l - softplus(l), equal to TFP's -softplus(-l)*x - softplus(l)*(1-x) for every x
+    (softplus(l) - softplus(-l) = l), and d/dl = x - sigmoid(l). TFP's form costs eight passes over a
+    [batch, 64, 64, 1] tensor forward and more backward; this one three each way, which is what the
+    reconstruction term of every training step evaluates. Rounding: for |l| of tens, x*l - softplus(l)
+    loses at most half an ulp of l per pixel to cancellation (about 1e-6 nats at |l| = 20), far below
+    the float32 error of the per-image sum. Everything else (sampling, mean, entropy, a `probs`
+    parameterisation) is TFP's own; tests/test_distributions.py compares values and gradients.
+    """
+
+    def _log_prob(self, event):
+        if self._logits is None:
+            return super()._log_prob(event)
+        logits = tf.convert_to_tensor(self._logits)
+        return _bernoulli_log_prob(logits, tf.cast(event, logits.dtype))
+
+
+@tf.custom_gradient
+def _bernoulli_log_prob(logits, x):
+    """x*logits - softplus(logits), broadcasting like a binary op, with its analytic gradient."""
+
+    def grad(upstream):
+        g_logits = upstream * (x - tf.sigmoid(logits))
+        g_x = upstream * logits
+        shape_l, shape_x = tf.shape(logits), tf.shape(x)
+        axes_l, axes_x = tf.raw_ops.BroadcastGradientArgs(s0=shape_l, s1=shape_x)
+        return (tf.reshape(tf.reduce_sum(g_logits, axes_l), shape_l),
+                tf.reshape(tf.reduce_sum(g_x, axes_x), shape_x))
+
+    return x * logits - tf.nn.softplus(logits), grad
+
+
 def posterior(mean, log_var):
     """q(z|x) = N(mean, diag exp(log_var)).
 
@@ -74,7 +108,7 @@ def likelihood(params, kind="bernoulli", scale=None):
             "pass the decoder output unflattened."
         )
     if kind == "bernoulli":
-        base = tfd.Bernoulli(logits=params, dtype=params.dtype)
+        base = Bernoulli(logits=params, dtype=params.dtype)
     else:
         scale = DEFAULT_SCALES[kind] if scale is None else scale
         scale = tf.cast(scale, params.dtype)
