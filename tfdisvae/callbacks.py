@@ -164,11 +164,13 @@ class ProgressBar(keras.callbacks.Callback):
         self.verbose = int(verbose)
         self.every = every
         self._bar = None
+        self._printed = 0
 
     def on_train_begin(self, logs=None):
         remaining = self.total_steps - self.initial_step
         print(f"training steps {self.initial_step} -> {self.total_steps}", file=sys.stdout, flush=True)
         self._start = time.time()
+        self._printed = 0
         if self.verbose == 1:
             self._bar = keras.utils.Progbar(remaining, stateful_metrics=self.keys, unit_name="step")
 
@@ -182,8 +184,10 @@ class ProgressBar(keras.callbacks.Callback):
         if self._bar is not None:
             self._bar.update(done, values=self._values(logs))
         elif self.verbose == 2:
+            # With steps_per_execution > 1 this runs every few steps: print on crossing a multiple.
             every = self.every or max(1, (self.total_steps - self.initial_step) // 20)
-            if done % every == 0 or done == self.total_steps - self.initial_step:
+            if done // every > self._printed or done == self.total_steps - self.initial_step:
+                self._printed = done // every
                 elapsed = time.time() - self._start
                 eta = elapsed / max(done, 1) * (self.total_steps - self.initial_step - done)
                 terms = " ".join(f"{k}={v:.4g}" for k, v in self._values(logs))

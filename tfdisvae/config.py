@@ -31,6 +31,9 @@ from tfdisvae.objectives.methods import DEFAULT_HPARAMS, METHODS
 from tfdisvae.precision import CHOICES as PRECISIONS
 
 JIT_CHOICES = ("auto", "true", "false")
+# steps_per_execution="auto" runs this many training steps per call of the compiled train function at
+# most (fewer when the callbacks' periods need it). Measured in docs/benchmarks.md.
+AUTO_STEPS_PER_EXECUTION = 50
 ESTIMATORS = ("mss", "mws")  # beta_tcvae's estimators, the default first
 
 # Which hyper-parameter fields each method reads.
@@ -77,7 +80,8 @@ PRESETS = {
 # Fields that may change between a run and its resumption (everything else must match config.json).
 # strategy: a run may resume on another number of devices (same global batch, same step).
 RESUMABLE_CHANGES = ("steps", "epochs", "checkpoint_every", "summary_every", "image_every", "strategy",
-                     "metrics_every", "jit_compile", "logdir", "run_dir", "verbose")
+                     "metrics_every", "jit_compile", "logdir", "run_dir", "verbose",
+                     "steps_per_execution")
 
 
 class ConfigError(ValueError):
@@ -129,6 +133,7 @@ class TrainConfig:
     jit_compile: str = "auto"            # "auto" (XLA on GPU, off on CPU where it is ~2x slower) | true | false
     mixed_precision: str | None = None   # None/"none"/"float32" | "auto" | "mixed_bfloat16" | "mixed_float16"
     strategy: str = "default"            # "default" | "mirrored" | "multi_worker" (batch_size is the global batch)
+    steps_per_execution: str | int = "auto"  # training steps per call of the compiled train function
     checkpoint_every: int = 500
     summary_every: int = 50
     image_every: int = 500               # 0: no image summaries
@@ -214,6 +219,12 @@ class TrainConfig:
         for name in ("image_every", "metrics_every"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 bad(f"{name} must be an integer >= 0 (0 turns it off), got {getattr(self, name)!r}")
+        if str(self.steps_per_execution).lower() != "auto":
+            k = self._explicit_steps_per_execution()
+            for name, period in self._callback_periods().items():
+                if period % k:
+                    bad(f"steps_per_execution={k} must divide {name}={period}: the run's callbacks "
+                        f"run once per execution; pick a divisor of {name}, or auto")
         for name in ("lr", "discriminator_lr"):
             value = getattr(self, name)
             if value is not None and not value > 0:
@@ -269,6 +280,38 @@ class TrainConfig:
         config = TrainConfig(**values)
         config.validate()
         return config
+
+    def _explicit_steps_per_execution(self):
+        value = self.steps_per_execution
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"steps_per_execution must be auto or a positive integer, got {value!r}")
+        return value
+
+    def _callback_periods(self):
+        """{setting: period} of the step-periodic callbacks that are on."""
+        return {name: getattr(self, name) for name in
+                ("summary_every", "checkpoint_every", "image_every", "metrics_every")
+                if getattr(self, name)}
+
+    def resolve_steps_per_execution(self, start=0):
+        """Steps per call of the compiled train function for a run from global step `start` to steps.
+
+        Keras calls the callbacks once per execution, after its last step, so the value divides every
+        callback period, `start` and `steps` (then every summary, checkpoint and image step still ends
+        an execution, and the run stops exactly at `steps`). "auto": the largest such value up to
+        AUTO_STEPS_PER_EXECUTION; an explicit value is lowered to the largest divisor of start and
+        steps when they need it (a resumed run).
+        """
+        if self.steps is None:
+            raise ConfigError("resolve_steps_per_execution needs concrete steps: call resolved() first")
+        if str(self.steps_per_execution).lower() == "auto":
+            periods = math.gcd(*self._callback_periods().values())
+            k = max(d for d in range(1, AUTO_STEPS_PER_EXECUTION + 1) if periods % d == 0)
+        else:
+            k = self._explicit_steps_per_execution()
+        return math.gcd(k, int(start), int(self.steps))
 
     def resolve_jit_compile(self):
         """True/False: "auto" is XLA on a GPU and off on CPU (XLA measured ~2x slower on CPU, TF-STACK)."""

@@ -217,6 +217,8 @@ def train(config, data=None, callbacks=(), log=print):
             "(give a larger --steps to train on)")
         return run_dir
 
+    # Set before fit builds the train function (restore does not build it).
+    model.steps_per_execution = config.resolve_steps_per_execution(start)
     dataset = data.as_dataset(config.batch_size, shuffle=True, seed=config.seed, start_batch=start,
                               repeat=True)
     summaries = cb.TrainingSummaries(runs.train_log_dir(run_dir), every=config.summary_every)
@@ -229,7 +231,8 @@ def train(config, data=None, callbacks=(), log=print):
         all_callbacks.append(cb.ProgressBar(config.steps, start, verbose=config.verbose))
     log(f"run {run_dir}: {config.model} on {config.dataset} ({data.num_examples} images "
         f"{data.image_shape}), batch {config.batch_size}, lr {config.lr:g}, "
-        f"XLA {'on' if jit else 'off'}, {policy}, {strategy.num_replicas_in_sync} replica(s)")
+        f"XLA {'on' if jit else 'off'}, {policy}, {strategy.num_replicas_in_sync} replica(s), "
+        f"{model.steps_per_execution} step(s) per execution")
     model.fit(dataset, steps_per_epoch=config.steps - start, epochs=1, verbose=0, shuffle=False,
               callbacks=all_callbacks)
     if guard.failure is not None:

@@ -71,11 +71,34 @@ def test_json_round_trip_through_a_file(tmp_path):
     (dict(model="beta_tcvae", estimator="exact"), "unknown estimator 'exact'; valid: mss, mws"),
     (dict(steps=None), "give steps or epochs"),
     (dict(colour="red"), "unknown setting(s) colour"),
+    (dict(steps_per_execution=0), "steps_per_execution must be auto or a positive integer, got 0"),
+    (dict(steps_per_execution="many"), "steps_per_execution must be auto or a positive integer"),
+    (dict(steps_per_execution=20), "steps_per_execution=20 must divide summary_every=50: the "
+                                   "run's callbacks run once per execution"),
 ])
 def test_invalid_settings_give_one_line(given, message):
     with pytest.raises(ConfigError) as err:
         TrainConfig.create(**given)
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_steps_per_execution_divides_every_callback_period_start_and_steps():
+    quick = TrainConfig.create()  # summaries every 50, checkpoints and images every 500
+    assert quick.resolve_steps_per_execution() == 50
+    assert quick.resolve_steps_per_execution(start=120) == 10  # a run resumed at step 120
+    odd = TrainConfig.create(steps=3001)
+    assert odd.resolve_steps_per_execution() == 1  # ends exactly at step 3001
+    assert TrainConfig.create(summary_every=30, checkpoint_every=600, image_every=0,
+                              steps=6000).resolve_steps_per_execution() == 30
+    assert TrainConfig.create(summary_every=100, checkpoint_every=1000, image_every=0,
+                              steps=10_000).resolve_steps_per_execution() == 50  # auto's cap
+    explicit = TrainConfig.create(steps_per_execution="25", summary_every=100, steps=1000)
+    assert explicit.resolve_steps_per_execution() == 25
+    assert explicit.resolve_steps_per_execution(start=510) == 5
+    epochs = TrainConfig.create(epochs=1.0, steps_per_execution=10)
+    with pytest.raises(ConfigError, match="needs concrete steps"):
+        epochs.resolve_steps_per_execution()
+    assert epochs.resolved((64, 64, 1), 6400).resolve_steps_per_execution() == 10
 
 
 def test_image_size_the_architecture_cannot_take():

@@ -166,3 +166,26 @@ def test_nan_loss_stops_training_and_keeps_the_good_checkpoint(tmp_path):
     assert int(model.optimizer.iterations) == 5
     assert all(np.all(np.isfinite(v.numpy())) for v in model.weights)
     assert runs.RunCheckpoints(config.run_dir, model).steps == [5]
+
+
+def test_steps_per_execution_trains_the_same_run(tmp_path):
+    # summary_every=5, checkpoint_every=10: "auto" runs 5 steps per call of the train function. The
+    # result must be the run of one step per call: same weights, summaries and checkpoints.
+    results = {}
+    for spe in (1, "auto"):
+        run_dir, messages = tmp_path / f"spe-{spe}", []
+        train(_config(run_dir, summary_every=5, steps_per_execution=spe), log=messages.append)
+        results[spe] = (_weights_of(run_dir)[1], _scalars(runs.train_log_dir(str(run_dir))),
+                        sorted(p for p in os.listdir(run_dir / "checkpoints") if p.endswith(".index")),
+                        messages)
+    (w1, s1, c1, m1), (w5, s5, c5, m5) = results[1], results["auto"]
+    assert any("1 step(s) per execution" in m for m in m1)
+    assert any("5 step(s) per execution" in m for m in m5)
+    assert c1 == c5 == ["ckpt-10.index", "ckpt-20.index"]
+    assert sorted(s5["loss/loss"]) == sorted(s1["loss/loss"]) == [5, 10, 15, 20]
+    for tag in ("loss/loss", "loss/discriminator_loss", "loss/kl_z0"):
+        for step in (5, 10, 15, 20):
+            np.testing.assert_allclose(s5[tag][step], s1[tag][step], rtol=1e-5, atol=1e-6,
+                                       err_msg=f"{tag} at step {step}")
+    for a, b in zip(w1, w5, strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)

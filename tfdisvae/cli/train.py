@@ -51,6 +51,9 @@ _HELP = {
     "verbose": "0 silent, 1 progress bar with ETA, 2 one line every 5% (for log files).",
     "mixed_precision": "none (float32), auto (mixed_float16 on a GPU, mixed_bfloat16 on a CPU with "
                        "AVX-512 BF16/AMX), mixed_bfloat16 or mixed_float16 (GPU only). Loss in float32.",
+    "steps_per_execution": "Training steps per call of the compiled train function: auto (up to 50, "
+                           "dividing every callback period) or a number dividing them. Callbacks and "
+                           "the progress bar run once per call.",
     "strategy": "default (one device), mirrored (all GPUs of this machine) or multi_worker (needs "
                 "TF_CONFIG on every worker); --batch_size is the global batch.",
 }
