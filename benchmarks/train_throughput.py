@@ -45,25 +45,36 @@ ANCHOR = {"vae": 750.0, "beta_vae_h": 750.0, "beta_vae_b": 750.0, "beta_tcvae": 
           "factor_vae": 650.0}
 PRESET_BATCH = {"factor_vae": 128}  # tfdisvae.config "poster" preset (Kim & Mnih); the others 64
 
+# tfdisvae.config.AUTO_STEPS_PER_EXECUTION: what train.py's steps_per_execution=auto picks for the presets
+# (the parent process does not import TensorFlow; the child checks the two agree).
+AUTO_STEPS_PER_EXECUTION = 50
+
 # name: (description, settings). Settings not given take DEFAULTS.
 DEFAULTS = {"impl": "model", "jit": False, "precision": "float32", "onednn": True, "intra": 0,
-            "inter": 0, "spe": 1, "phase": True}
+            "inter": 0, "spe": AUTO_STEPS_PER_EXECUTION, "phase": True, "fused": True}
 VARIANTS = {
-    "baseline": ("every optimisation off: oneDNN off, XLA off, float32, stock image deconvolution",
-                 {"onednn": False, "phase": False}),
-    "default": ("train.py on a CPU: oneDNN on, XLA off (jit_compile auto), float32", {}),
+    "baseline": ("every optimisation off: oneDNN off, XLA off, float32, stock image deconvolution, "
+                 "TFP's Bernoulli log_prob, Keras' Adam, one step per call",
+                 {"onednn": False, "phase": False, "fused": False, "spe": 1}),
+    "default": ("train.py on a CPU: oneDNN on, XLA off (jit_compile auto), float32, "
+                f"{AUTO_STEPS_PER_EXECUTION} steps per call (steps_per_execution auto)", {}),
+    "spe1": ("default, but one step per call of the train function (Keras' default)", {"spe": 1}),
     "stock_deconv": ("default, but the decoder's image layer is Keras' Conv2DTranspose instead of "
                      "networks.PhaseConv2DTranspose", {"phase": False}),
+    "unfused": ("default, but TFP's own Bernoulli log_prob and keras.optimizers.Adam instead of "
+                "distributions.Bernoulli and optimizers.Adam (the fused forms)", {"fused": False}),
+    "bf16_unfused": ("mixed_bfloat16, unfused as above", {"precision": "mixed_bfloat16",
+                                                          "fused": False}),
     "xla": ("default + jit_compile=True", {"jit": True}),
     "bf16": ("default + mixed_bfloat16 policy", {"precision": "mixed_bfloat16"}),
     "bf16_xla": ("mixed_bfloat16 + XLA", {"precision": "mixed_bfloat16", "jit": True}),
     "threads": ("default + intra_op=2, inter_op=1 threads", {"intra": 2, "inter": 1}),
+    "intra1": ("default + intra_op=1, inter_op=2 threads (ops in parallel, each on one core)",
+               {"intra": 1, "inter": 2}),
     "bf16_threads": ("mixed_bfloat16 + intra_op=2, inter_op=1",
                      {"precision": "mixed_bfloat16", "intra": 2, "inter": 1}),
-    "spe4": ("default + steps_per_execution=4", {"spe": 4}),
-    "spe16": ("default + steps_per_execution=16", {"spe": 16}),
-    "bf16_spe4": ("mixed_bfloat16 + steps_per_execution=4",
-                  {"precision": "mixed_bfloat16", "spe": 4}),
+    "spe10": ("default, but 10 steps per call", {"spe": 10}),
+    "bf16_spe1": ("mixed_bfloat16, one step per call", {"precision": "mixed_bfloat16", "spe": 1}),
     "raw": ("hand-written VAE step, same networks and data, float32", {"impl": "raw"}),
     "raw_bf16": ("hand-written VAE step, mixed_bfloat16",
                  {"impl": "raw", "precision": "mixed_bfloat16"}),
@@ -108,11 +119,20 @@ def _raw_train_function(batch_size, jit):
     return train_function, lambda logs: float(logs["loss"])
 
 
-def _model_train_function(method, jit, spe):
+def _model_train_function(method, jit, spe, fused):
+    import keras
+
+    from tfdisvae.config import DEFAULT_LR
     from tfdisvae.models import make_model
 
     model = make_model(method, dataset_size=737_280, seed=0)
-    model.compile(jit_compile=jit, steps_per_execution=spe)
+    optimizers = {}
+    if not fused:  # Keras' own Adam, at the rates compile() would pick
+        optimizers["optimizer"] = keras.optimizers.Adam(DEFAULT_LR[method])
+        if method == "factor_vae":
+            optimizers["discriminator_optimizer"] = keras.optimizers.Adam(1e-4, beta_1=0.5,
+                                                                          beta_2=0.9)
+    model.compile(jit_compile=jit, steps_per_execution=spe, **optimizers)
     model.make_train_function()
 
     def train_function(iterator):
@@ -140,10 +160,14 @@ def child(group: list) -> list:
     if first["intra"] or first["inter"]:
         tf.config.threading.set_intra_op_parallelism_threads(first["intra"])
         tf.config.threading.set_inter_op_parallelism_threads(first["inter"])
-    from tfdisvae import networks, precision
+    import tensorflow_probability as tfp
+
+    from tfdisvae import config, distributions, networks, precision
     from tfdisvae.data import load_ground_truth
 
-    phase_layer = networks.PhaseConv2DTranspose
+    assert config.AUTO_STEPS_PER_EXECUTION == AUTO_STEPS_PER_EXECUTION, "update the benchmark's copy"
+
+    phase_layer, fused_bernoulli = networks.PhaseConv2DTranspose, distributions.Bernoulli
 
     data = load_ground_truth("dsprites", data_dir=first["data_dir"])
     runs = []
@@ -152,6 +176,9 @@ def child(group: list) -> list:
         # The stock variants build the decoder's image layer from Keras' class (same weights and
         # outputs; _decoder_layers looks the class up when it builds the model).
         networks.PhaseConv2DTranspose = phase_layer if settings["phase"] else keras.layers.Conv2DTranspose
+        # Likewise the likelihood's class, looked up when the train step is traced (its first call).
+        distributions.Bernoulli = (fused_bernoulli if settings["fused"]
+                                   else tfp.distributions.Bernoulli)
         with precision.policy_scope(settings["precision"]):
             keras.utils.set_random_seed(0)
             if settings["impl"] == "raw":
@@ -159,7 +186,7 @@ def child(group: list) -> list:
                 steps_per_call = 1
             else:
                 train_function, sync = _model_train_function(settings["method"], settings["jit"],
-                                                             settings["spe"])
+                                                             settings["spe"], settings["fused"])
                 steps_per_call = settings["spe"]
         iterator = iter(data.as_dataset(batch, shuffle=True, seed=0))
         start = time.perf_counter()
