@@ -122,6 +122,17 @@ def _phase_kernel(kernel):
     return tf.reshape(tf.transpose(k, (0, 2, 5, 1, 3, 4)), (2, 2, channels, 4 * filters))
 
 
+def _depth_to_space_2(x):
+    """tf.nn.depth_to_space(x, 2) as reshape-transpose-reshape: the same values, and on CPU about
+    twice as fast as the DepthToSpace kernel for the image layer's [64, 33, 33, 4] phases."""
+    channels = x.shape[-1] // 4
+    dynamic = tf.shape(x)
+    batch, height, width = (x.shape[i] if x.shape[i] is not None else dynamic[i] for i in range(3))
+    y = tf.reshape(x, [batch, height, width, 2, 2, channels])
+    y = tf.transpose(y, [0, 1, 3, 2, 4, 5])
+    return tf.reshape(y, [batch, 2 * height, 2 * width, channels])
+
+
 def _phase_conv_transpose(x, kernel):
     """conv2d_transpose(x, kernel, stride 2, "SAME") with a 4x4 kernel; the gradient uses the stock
     kernels (conv2d for the input, Conv2DBackpropFilter for the kernel), which are fast."""
@@ -129,7 +140,7 @@ def _phase_conv_transpose(x, kernel):
     def op(x, kernel):
         padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
         phases = tf.nn.conv2d(padded, _phase_kernel(kernel), 1, "VALID")
-        y = tf.nn.depth_to_space(phases, 2)[:, 1:-1, 1:-1, :]
+        y = _depth_to_space_2(phases)[:, 1:-1, 1:-1, :]
 
         def grad(dy):
             dx = tf.nn.conv2d(dy, kernel, 2, "SAME")

@@ -128,3 +128,14 @@ def test_phase_conv_transpose_refuses_other_geometries():
         networks.PhaseConv2DTranspose(8, 3, strides=2, padding="same")
     with pytest.raises(ValueError, match="padding='valid'"):
         networks.PhaseConv2DTranspose(8, 4, strides=2, padding="valid")
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_depth_to_space_as_transpose_is_depth_to_space(channels):
+    x = tf.random.stateless_normal([2, 5, 7, 4 * channels], seed=[0, channels])
+    np.testing.assert_array_equal(networks._depth_to_space_2(x), tf.nn.depth_to_space(x, 2))
+    # With an unknown batch, as in a traced train step.
+    f = tf.function(networks._depth_to_space_2,
+                    input_signature=[tf.TensorSpec([None, 5, 7, 4 * channels])])
+    assert f.get_concrete_function().output_shapes == [None, 10, 14, channels]
+    np.testing.assert_array_equal(f(x), tf.nn.depth_to_space(x, 2))
