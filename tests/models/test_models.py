@@ -207,3 +207,20 @@ def test_keras_file_round_trip(trained_xla, tmp_path, method):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
     np.testing.assert_array_equal(model.seed_generator.state.numpy(),
                                   loaded.seed_generator.state.numpy())
+
+
+def test_term_means_are_the_means_since_the_last_reset():
+    means = models.TermMeans(["a", "b", "c"])
+    assert means.result() == {"a": 0.0, "b": 0.0, "c": 0.0}  # nothing seen: 0, as keras' Mean
+    for row in ([1.0, 2.0, -3.0], [3.0, 6.0, 5.0]):
+        means.update_state(tf.constant(row))
+    assert {k: float(v) for k, v in means.result().items()} == {"a": 2.0, "b": 4.0, "c": 1.0}
+    means.reset_state()
+    means.update_state(tf.constant([7.0, 0.5, 0.25]))
+    assert {k: float(v) for k, v in means.result().items()} == {"a": 7.0, "b": 0.5, "c": 0.25}
+    model = models.make_model("factor_vae", latent_dim=3)
+    assert model.metrics == [model.term_means]
+    assert model.term_means.names == ("loss", "reconstruction", "kl", "index_code_mi",
+                                      "total_correlation", "dimwise_kl", "elbo", "capacity", "dip",
+                                      "regularisation_weight", "kl_z0", "kl_z1", "kl_z2",
+                                      "discriminator_loss", "discriminator_accuracy")
