@@ -118,6 +118,19 @@ def test_a_killed_render_leaves_no_cache(tmp_path, monkeypatch):
     assert cache_lib.verify(folder) is None
 
 
+def test_a_cache_of_an_older_renderer_is_never_reused(tmp_path, monkeypatch, caplog):
+    # A cache written by renderer version 1 (here: blank images) must not feed a version-2 loader.
+    monkeypatch.setattr(dsprites, "RENDERER_VERSION", 1)
+    monkeypatch.setattr(dsprites, "render", lambda classes, sizes: np.zeros((len(classes), 64, 64), np.uint8))
+    old = dsprites.build_cache(tmp_path, SMALL)
+    monkeypatch.undo()
+    with caplog.at_level(logging.WARNING, logger="tfdisvae.data"):
+        data = dsprites.load_dsprites(tmp_path, source="cache", factor_sizes=SMALL)
+    np.testing.assert_array_equal(all_images(data)[..., 0], dsprites.render(dsprites.grid_classes(SMALL), SMALL))
+    assert os.path.isdir(old)  # left in place (nothing is deleted), and named in one line
+    assert any(old in r.getMessage() and "no longer used" in r.getMessage() for r in caplog.records)
+
+
 def test_a_verified_cache_is_reused_not_rewritten(rendered):
     data_dir, folder = rendered
     stamp = os.stat(os.path.join(folder, "imgs.npy")).st_mtime_ns

@@ -8,24 +8,24 @@ The grid (SPEC §3) is the full product, row-major in this order:
 737,280 binary 64×64 images, white (1) shape on black (0). Color is constant, so the ground-truth factors
 exposed to metrics are the other five (as in disentanglement_lib); the file format keeps all six columns.
 
-Geometry of the renderer (ours; chosen to look like the original, not copied from it):
-- Pixel (row i, column j) has its centre at (x, y) = (j + 0.5, i + 0.5) px; y grows downward, as in the
-  original, so posY = 1 is at the bottom.
-- The sprite centre is at 11.5 + 41·pos px in x and y: it travels over [11.5, 52.5], most of the frame.
-- Each shape is defined in a unit frame where its farthest point is at distance 1 from its centre
-  (square: half-side 1/√2; ellipse: semi-axes 1 and 1/2, long axis along x; heart: the curve
-  (x² + y² − 1)³ − x² y³ ≤ 0, centred on its bounding box, shrunk to fit, tip down), then drawn with
-  radius 11·scale px: the largest sprite spans about 22 px, a third of the frame, and never leaves it.
-- Orientation θ turns the shape counter-clockwise on screen. θ is reduced mod 2π, so θ = 2π draws exactly
-  the θ = 0 image (the original has the same duplicate first/last orientation).
-- A pixel is white when its centre lies inside the shape (boundary included).
+Geometry: the real data set's, as measured on its images (docs/data.md has the figures). In pixel units,
+with pixel (row i, column j) centred at (x, y) = (j + 0.5, i + 0.5) and y growing downward:
+- The sprite centre is at 16 + 32·pos px, posX along the columns and posY down the rows: it travels over
+  [16, 48], and no sprite touches the border.
+- square: side 19.2·scale; ellipse: semi-axes 12.75·scale (horizontal at orientation 0) and 7.2·scale;
+  heart (drawn with y up): two elliptic lobes centred at (±4.76, 0)·scale with radii (4.83, 5.41)·scale
+  (x, y), joined by their outer tangent lines to a tip at (0, −12.71)·scale; lobes up at orientation 0.
+  The heart's bounding box is centred on the sprite centre and then moved up by 0.26·scale.
+- Orientation θ turns the shape counter-clockwise on screen about the sprite centre. θ is reduced mod 2π,
+  so θ = 2π draws exactly the θ = 0 image (the data set's first and last orientations coincide too).
+- A pixel is white iff its centre lies inside the shape (boundary included); no anti-aliasing.
 
 Files (all under data_dir, default ~/.cache/tfdisvae or $TFDISVAE_DATA):
 - the original DeepMind file `dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz` (top-level `imgs`,
   `latents_values`, `latents_classes`) or the `.hdf5` that TFDS reads (`imgs`, `latents/classes`,
   `latents/values`), in data_dir or data_dir/dsprites/: used when present, never modified; a bit-packed
   copy is derived from it into data_dir/dsprites/from-original-<grid>/.
-- otherwise the rendered cache data_dir/dsprites/rendered-v1-<grid>/: `imgs.npy` (bit-packed along the
+- otherwise the rendered cache data_dir/dsprites/rendered-v<version>-<grid>/: `imgs.npy` (bit-packed along the
   last axis, [N, 64, 8] uint8, read memory-mapped), `latents_values.npy` (float64 [N, 6]),
   `latents_classes.npy` (int64 [N, 6]) and a manifest of sha256 checksums.
 
@@ -62,15 +62,38 @@ IMAGE_SIZE = 64
 SHAPES = ("square", "ellipse", "heart")
 ORIGINAL_FILES = ("dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz",
                   "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.hdf5")
-RENDERER_VERSION = 1
+RENDERER_VERSION = 2  # 2: the real data set's geometry (1: our own, smaller sprites)
 
-SPRITE_RADIUS = 11.0  # px, distance from centre to the farthest point of a scale-1 sprite
-POSITION_OFFSET = 11.5  # px, sprite centre at pos = 0
-POSITION_SPAN = 41.0  # px, centre travel from pos = 0 to pos = 1
-_WINDOW = 24  # px, side of the square window around the centre that can hold sprite pixels
-_HEART_SHIFT = 0.118  # centre of the heart curve's bounding box (y from -1 to 1.236)
-_HEART_RADIUS = 1.337  # farthest point of the heart curve from (0, _HEART_SHIFT)
+# The geometry (module docstring), in px at scale 1; measured on the real data set's images.
+POSITION_OFFSET = 16.0  # sprite centre at pos = 0
+POSITION_SPAN = 32.0  # centre travel from pos = 0 to pos = 1
+SQUARE_HALF_SIDE = 9.6
+ELLIPSE_SEMI_AXES = (12.75, 7.2)  # (x, y) at orientation 0
+HEART_LOBE_CENTRE_X = 4.76  # lobes at (±4.76, 0)
+HEART_LOBE_RADII = (4.83, 5.41)  # (x, y)
+HEART_TIP_Y = -12.71  # tip at (0, -12.71), y up
+HEART_RAISE = 0.26  # the bounding box's centre sits this far above the sprite centre
+_WINDOW = 30  # px, side of the square window around the centre that can hold sprite pixels
 
+
+def _heart_pentagon() -> np.ndarray:
+    """[5, 2] corners (counter-clockwise, y up, heart frame) of the convex part between lobes and tip.
+
+    The heart is the union of its two lobes and this pentagon: tip, the right lobe's outer tangent
+    point seen from the tip, the two lobe centres, the left tangent point.
+    """
+    (a, b), cx, tip = HEART_LOBE_RADII, HEART_LOBE_CENTRE_X, HEART_TIP_Y
+    # In the right lobe's unit-circle frame, the tangents from P touch at angle(P) ± arccos(1/|P|).
+    px, py = -cx / a, tip / b
+    angle = np.arctan2(py, px) + np.arccos(1 / np.hypot(px, py))  # + : the outer (right) tangent
+    tx, ty = cx + a * np.cos(angle), b * np.sin(angle)
+    return np.array([[0.0, tip], [tx, ty], [cx, 0.0], [-cx, 0.0], [-tx, ty]])
+
+
+_HEART_PENTAGON = _heart_pentagon()
+# Heart frame → sprite frame: the bounding box (x ±(cx + a), y from the tip to the lobes' tops) is
+# centred on the sprite centre, then raised.
+_HEART_SHIFT = HEART_RAISE - (HEART_LOBE_RADII[1] + HEART_TIP_Y) / 2
 
 def factor_values(factor_sizes=FACTOR_SIZES) -> list[np.ndarray]:
     """The value of every class of each of the five factors (float64), as in the original file.
@@ -123,25 +146,32 @@ def _check_classes(factor_classes, factor_sizes) -> np.ndarray:
 
 
 def _inside(shape_index: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Point-in-shape test in the unit frame; u, v: [n, W, W] float32 (v up), shape_index: [n] 0..2."""
+    """Point-in-shape test at scale 1; u, v: [n, W, W] px from the sprite centre (v up), shape_index: [n]."""
     out = np.empty(u.shape, dtype=bool)
     for s in range(3):
         rows = np.flatnonzero(shape_index == s)
         if rows.size == 0:
             continue
         us, vs = u[rows], v[rows]
-        if s == 0:  # square of half-side 1/sqrt(2)
-            half = np.float32(1 / np.sqrt(2))
-            out[rows] = (np.abs(us) <= half) & (np.abs(vs) <= half)
-        elif s == 1:  # ellipse with semi-axes 1 (along u) and 1/2
-            out[rows] = us * us + 4 * vs * vs <= 1
-        else:  # heart, tip down
-            x = us * np.float32(_HEART_RADIUS)
-            y = vs * np.float32(_HEART_RADIUS) + np.float32(_HEART_SHIFT)
-            r = x * x + y * y - 1
-            out[rows] = r * r * r - x * x * y * y * y <= 0
+        if s == 0:
+            out[rows] = (np.abs(us) <= SQUARE_HALF_SIDE) & (np.abs(vs) <= SQUARE_HALF_SIDE)
+        elif s == 1:
+            a, b = ELLIPSE_SEMI_AXES
+            out[rows] = (us / a) ** 2 + (vs / b) ** 2 <= 1
+        else:
+            out[rows] = _inside_heart(us, vs - _HEART_SHIFT)
     return out
 
+
+def _inside_heart(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Point-in-heart test in the heart frame (lobe centres on y = 0, tip below)."""
+    (a, b), cx = HEART_LOBE_RADII, HEART_LOBE_CENTRE_X
+    inside = ((np.abs(x) - cx) / a) ** 2 + (y / b) ** 2 <= 1  # either lobe (the heart is symmetric)
+    corners = _HEART_PENTAGON
+    in_pentagon = np.ones(x.shape, dtype=bool)
+    for (x0, y0), (x1, y1) in zip(corners, np.roll(corners, -1, axis=0)):
+        in_pentagon &= (x1 - x0) * (y - y0) - (y1 - y0) * (x - x0) >= 0  # left of every edge
+    return inside | in_pentagon
 
 def render(factor_classes, factor_sizes=FACTOR_SIZES) -> np.ndarray:
     """Renders the dSprites images of the given grid points.
@@ -169,17 +199,17 @@ def _render_chunk(shape_index, scale, orientation, pos_x, pos_y) -> np.ndarray:
     n = len(shape_index)
     centre_x = POSITION_OFFSET + POSITION_SPAN * pos_x  # [n] px
     centre_y = POSITION_OFFSET + POSITION_SPAN * pos_y
-    # Only a window of _WINDOW x _WINDOW pixels around the centre can be inside the sprite.
-    col0 = np.clip(np.floor(centre_x - SPRITE_RADIUS), 0, IMAGE_SIZE - _WINDOW).astype(np.int64)
-    row0 = np.clip(np.floor(centre_y - SPRITE_RADIUS), 0, IMAGE_SIZE - _WINDOW).astype(np.int64)
+    # Every sprite pixel lies within 13.6 px of the centre (the square's corner at scale 1), so
+    # within the _WINDOW x _WINDOW pixels from floor(centre) - 14; at most columns 2..63.
+    col0 = np.floor(centre_x).astype(np.int64) - _WINDOW // 2 + 1
+    row0 = np.floor(centre_y).astype(np.int64) - _WINDOW // 2 + 1
     offsets = np.arange(_WINDOW)
-    radius = SPRITE_RADIUS * scale
-    # Pixel centres relative to the sprite centre, in sprite units; y flipped so that v points up.
-    dx = ((col0[:, None] + offsets + 0.5 - centre_x[:, None]) / radius[:, None]).astype(np.float32)
-    dy = ((centre_y[:, None] - (row0[:, None] + offsets + 0.5)) / radius[:, None]).astype(np.float32)
+    # Pixel centres relative to the sprite centre, in scale-1 px; y flipped so that v points up.
+    dx = (col0[:, None] + offsets + 0.5 - centre_x[:, None]) / scale[:, None]
+    dy = (centre_y[:, None] - (row0[:, None] + offsets + 0.5)) / scale[:, None]
     theta = np.mod(orientation, 2 * np.pi)  # 2π → exactly 0: first and last orientation coincide
-    cos = np.cos(theta).astype(np.float32)[:, None, None]
-    sin = np.sin(theta).astype(np.float32)[:, None, None]
+    cos = np.cos(theta)[:, None, None]
+    sin = np.sin(theta)[:, None, None]
     x, y = dx[:, None, :], dy[:, :, None]  # [n, 1, W] columns, [n, W, 1] rows
     u = cos * x + sin * y  # rotate the pixel by -θ: the shape turns by +θ
     v = cos * y - sin * x
@@ -190,7 +220,6 @@ def _render_chunk(shape_index, scale, orientation, pos_x, pos_y) -> np.ndarray:
             + col0[:, None, None] + offsets[None, None, :])
     images.reshape(-1)[flat.reshape(-1)] = window.reshape(-1)
     return images
-
 
 # --------------------------------------------------------------------------------------------------
 # The grid and its file arrays
@@ -239,6 +268,11 @@ def build_cache(data_dir=None, factor_sizes=FACTOR_SIZES, chunk: int = 16_384) -
         return folder
     if os.path.exists(folder):
         log.warning("dSprites cache not usable (%s): rendering it again", problem)
+    for version in range(1, RENDERER_VERSION):
+        stale = folder.replace(f"rendered-v{RENDERER_VERSION}-", f"rendered-v{version}-")
+        if os.path.isdir(stale):
+            log.warning("the dSprites cache %s of an older renderer is no longer used; delete it to free "
+                        "its space", stale)
     values, classes = latents_arrays(sizes)
     n = len(classes)
     log.warning("rendering the dSprites grid %s (%d images) into %s", sizes, n, folder)
