@@ -77,6 +77,61 @@ class TrainingSummaries(keras.callbacks.Callback):
         self.writer.flush()
 
 
+class FullDataEstimates(keras.callbacks.Callback):
+    """Index-code MI, total correlation and dimension-wise KL of the aggregate posterior, every N steps.
+
+    The training step logs its minibatch estimates (`*_minibatch`), which can be negative or exceed the
+    KL. These are the estimates of the results table (metrics.elbo.full_data_decomposition): q(z) is the
+    mixture of the posteriors of `num_points` fixed images, so each term estimates a divergence of that
+    mixture (≥ 0 up to Monte-Carlo noise) and the three sum to the KL of those images. Written as
+    TensorBoard scalars estimates/<index_code_mi | total_correlation | dimwise_kl | kl> (nats per image)
+    through training's writer; `history` holds (step, values). Cost: one encoder pass over the subset and
+    num_points² · latent_dim log-densities (about 0.5 s for 2,048 images and 10 latents on 2 cores).
+    """
+
+    def __init__(self, data, writer, every_n_steps=1000, num_points=2048, seed=0):
+        super().__init__()
+        if int(every_n_steps) < 1:
+            raise ValueError(f"FullDataEstimates: every_n_steps must be a positive integer, got "
+                             f"{every_n_steps!r}")
+        count = min(int(num_points), int(data.num_examples))
+        if count < 2:
+            raise ValueError(f"FullDataEstimates needs at least 2 images, got {count}")
+        rng = np.random.default_rng(seed)
+        self.indices = np.sort(rng.choice(int(data.num_examples), size=count, replace=False))
+        self.data = data
+        self.writer = writer
+        self.every_n_steps = int(every_n_steps)
+        self.seed = int(seed)
+        self.history = []
+        self._posterior = None
+
+    def estimate(self) -> dict:
+        """The estimates for the model's current weights (nats per image)."""
+        from tfdisvae.metrics import sampling
+        from tfdisvae.metrics.elbo import full_data_decomposition
+
+        if self._posterior is None:
+            self._posterior = sampling.posterior_from_model(self.model)
+        mean, log_var = self._posterior(self.data.images(self.indices))
+        values = full_data_decomposition(mean, log_var, num_samples=len(mean), seed=self.seed)
+        values.pop("dimwise_kl_per_latent")
+        # Analytic KL[q(z|x) || N(0, I)] of the same images: the three terms sum to its Monte-Carlo estimate.
+        values["kl"] = float(np.mean(0.5 * np.sum(np.exp(log_var) + mean ** 2 - 1 - log_var, axis=1)))
+        return values
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = global_step(self.model)
+        if step % self.every_n_steps or (self.history and self.history[-1][0] == step):
+            return
+        values = self.estimate()
+        with self.writer.as_default(step=step):
+            for name, value in values.items():
+                tf.summary.scalar(f"estimates/{name}", value)
+        self.writer.flush()
+        self.history.append((step, values))
+
+
 class NaNGuard(keras.callbacks.Callback):
     """Stop training at the first step whose loss (or any logged term) is NaN or infinite.
 
@@ -149,11 +204,12 @@ class ProgressBar(keras.callbacks.Callback):
       total_steps: the step training ends at.
       initial_step: the step it starts from (non-zero when resuming).
       keys: the logged terms to show (default: loss, reconstruction, kl and, when logged,
-        total_correlation, capacity, discriminator_loss, discriminator_accuracy).
+        capacity, discriminator_loss, discriminator_accuracy; never the minibatch decomposition
+        estimates, which FullDataEstimates replaces in TensorBoard).
       verbose: 1 a bar updated in place; 2 one line every `every` steps (for log files).
     """
 
-    DEFAULT_KEYS = ("loss", "reconstruction", "kl", "total_correlation", "capacity",
+    DEFAULT_KEYS = ("loss", "reconstruction", "kl", "capacity",
                     "discriminator_loss", "discriminator_accuracy")
 
     def __init__(self, total_steps, initial_step=0, keys=None, verbose=1, every=None):

@@ -80,7 +80,7 @@ PRESETS = {
 # Fields that may change between a run and its resumption (everything else must match config.json).
 # strategy: a run may resume on another number of devices (same global batch, same step).
 RESUMABLE_CHANGES = ("steps", "epochs", "checkpoint_every", "summary_every", "image_every", "strategy",
-                     "metrics_every", "jit_compile", "logdir", "run_dir", "verbose",
+                     "metrics_every", "estimates_every", "estimates_points", "jit_compile", "logdir", "run_dir", "verbose",
                      "steps_per_execution")
 
 
@@ -138,6 +138,8 @@ class TrainConfig:
     summary_every: int = 50
     image_every: int = 500               # 0: no image summaries
     metrics_every: int = 0               # 0: no disentanglement metrics during training
+    estimates_every: int = 1000          # 0: no full-data MI / TC / dimension-wise KL estimates
+    estimates_points: int = 2048         # images of the fixed subset those estimates use
     logdir: str = "runs"
     run_dir: str | None = None           # default: <logdir>/<model>-<dataset>-seed<seed>
     verbose: int = 1                     # Keras progress bar: 0 silent, 1 bar with ETA, 2 one line per chunk
@@ -216,7 +218,9 @@ class TrainConfig:
             _positive_int(self.train_subset, "train_subset")
         for name in ("checkpoint_every", "summary_every"):
             _positive_int(getattr(self, name), name)
-        for name in ("image_every", "metrics_every"):
+        if not isinstance(self.estimates_points, int) or self.estimates_points < 2:
+            bad(f"estimates_points must be an integer >= 2, got {self.estimates_points!r}")
+        for name in ("image_every", "metrics_every", "estimates_every"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 bad(f"{name} must be an integer >= 0 (0 turns it off), got {getattr(self, name)!r}")
         if str(self.steps_per_execution).lower() != "auto":
@@ -292,7 +296,7 @@ class TrainConfig:
     def _callback_periods(self):
         """{setting: period} of the step-periodic callbacks that are on."""
         return {name: getattr(self, name) for name in
-                ("summary_every", "checkpoint_every", "image_every", "metrics_every")
+                ("summary_every", "checkpoint_every", "image_every", "metrics_every", "estimates_every")
                 if getattr(self, name)}
 
     def resolve_steps_per_execution(self, start=0):

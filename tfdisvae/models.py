@@ -20,8 +20,9 @@ The global step fed to the objective (warm-up, capacity schedule) is `optimizer.
 VAE updates so far.
 
 Every term is a Keras metric (a batch-mean tracker, nats per image): loss, reconstruction, kl,
-index_code_mi, total_correlation, dimwise_kl, elbo, capacity, dip, regularisation_weight, kl_z0 ...
-kl_z{D-1}, and for factor_vae discriminator_loss, discriminator_accuracy.
+index_code_mi_minibatch, total_correlation_minibatch, dimwise_kl_minibatch (the step's minibatch
+estimates), elbo, capacity, dip, regularisation_weight, kl_z0 ... kl_z{D-1}, and for factor_vae
+discriminator_loss, discriminator_accuracy.
 """
 
 import keras
@@ -34,6 +35,15 @@ from tfdisvae.objectives.methods import DEFAULT_HPARAMS, compute_loss, make_obje
 
 TERMS = ("loss", "reconstruction", "kl", "index_code_mi", "total_correlation", "dimwise_kl", "elbo",
          "capacity", "dip", "regularisation_weight")
+# The step's decomposition is a minibatch estimate (MWS/MSS, or FactorVAE's density ratio): what the
+# objective needs, but biased enough to log a negative TC or an MI above the KL. It is logged under
+# these names; callbacks.FullDataEstimates logs the full-data estimates as estimates/<term>.
+MINIBATCH_ESTIMATES = ("index_code_mi", "total_correlation", "dimwise_kl")
+
+
+def logged_name(term):
+    """The name a training term is logged under (progress bar, TensorBoard loss/<name>, history)."""
+    return f"{term}_minibatch" if term in MINIBATCH_ESTIMATES else term
 DISCRIMINATOR_TERMS = ("discriminator_loss", "discriminator_accuracy")
 
 
@@ -168,7 +178,7 @@ class DisentanglingVAE(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed, name="seed_generator")
         self.discriminator_optimizer = None
 
-        names = [*TERMS, *(f"kl_z{j}" for j in range(self.latent_dim))]
+        names = [*map(logged_name, TERMS), *(f"kl_z{j}" for j in range(self.latent_dim))]
         if self.uses_discriminator:
             names += DISCRIMINATOR_TERMS
         self.term_means = TermMeans(names)

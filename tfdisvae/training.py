@@ -153,8 +153,9 @@ def prepare_run(config, image_shape, dataset_size):
 
 
 def extra_callbacks(config, model, data, writer, ground_truth=None, log=print):
-    """Image summaries every `image_every` steps and disentanglement metrics every `metrics_every`
-    steps, through training's writer.
+    """Full-data MI / TC / dimension-wise KL estimates every `estimates_every` steps, image summaries
+    every `image_every` steps and disentanglement metrics every `metrics_every` steps, through
+    training's writer.
 
     Metrics need factors: they use `ground_truth` (the whole data set) and are skipped, with a
     message, for data sets without factors."""
@@ -162,6 +163,9 @@ def extra_callbacks(config, model, data, writer, ground_truth=None, log=print):
     from tfdisvae.viz import ImageSummaries
 
     extra = []
+    if config.estimates_every:
+        extra.append(cb.FullDataEstimates(data, writer, every_n_steps=config.estimates_every,
+                                          num_points=config.estimates_points, seed=config.seed))
     if config.image_every:
         extra.append(ImageSummaries(data=data, writer=writer, every_n_steps=config.image_every,
                                     seed=config.seed))

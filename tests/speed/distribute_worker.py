@@ -24,7 +24,8 @@ from tfdisvae.models import make_model  # noqa: E402
 
 IMAGE_SHAPE = (32, 32, 1)
 BATCH, STEPS, REPLICAS = 8, 3, 2
-TERMS = ("loss", "reconstruction", "kl", "index_code_mi", "total_correlation", "dimwise_kl", "dip",
+TERMS = ("loss", "reconstruction", "kl", "index_code_mi_minibatch", "total_correlation_minibatch",
+         "dimwise_kl_minibatch", "dip",
          "discriminator_loss", "discriminator_accuracy")
 
 

@@ -63,7 +63,7 @@ def test_resumed_run_continues_the_uninterrupted_trajectory(uninterrupted, tmp_p
     assert any(m.startswith("resuming from step 10") for m in messages)
     assert sorted(recorder.steps) == list(range(11, 21))
     for step in range(11, 21):
-        for term in ("loss", "reconstruction", "kl", "discriminator_loss", "total_correlation"):
+        for term in ("loss", "reconstruction", "kl", "discriminator_loss", "total_correlation_minibatch"):
             np.testing.assert_allclose(recorder.steps[step][term], full_steps[step][term],
                                        rtol=1e-4, atol=1e-4, err_msg=f"{term} at step {step}")
     full_model, full_w = _weights_of(full_dir)
@@ -87,6 +87,26 @@ def test_training_lowers_the_loss(tmp_path):
     assert last < 0.5 * first
 
 
+def test_logs_name_the_minibatch_estimates_and_add_full_data_ones(tmp_path, capsys):
+    # The step's MI / TC / dimension-wise KL are minibatch estimates: logged as *_minibatch, kept out of
+    # the progress bar. The full-data estimates (estimates/*) are divergences of the subset's mixture.
+    config = _config(tmp_path / "run", model="beta_tcvae", batch_size=32, steps=60, checkpoint_every=60,
+                     summary_every=10, train_subset=512, estimates_every=30, estimates_points=256,
+                     verbose=1)
+    train(config, log=lambda *_: None)
+    bar = capsys.readouterr().out
+    assert "reconstruction" in bar and "minibatch" not in bar and "total_correlation" not in bar
+    scalars = _scalars(runs.train_log_dir(config.run_dir))
+    assert {"loss/total_correlation_minibatch", "loss/dimwise_kl_minibatch"} <= set(scalars)
+    assert "loss/total_correlation" not in scalars
+    for step in (30, 60):
+        mi, tc, dimwise, kl = (scalars[f"estimates/{t}"][step] for t in
+                               ("index_code_mi", "total_correlation", "dimwise_kl", "kl"))
+        # Monte-Carlo noise (256 samples) may take a term that is ~0 a hair below it, never further.
+        assert tc > -1e-3 and dimwise > -1e-3 and -0.05 < mi <= kl, (step, mi, tc, dimwise, kl)
+        assert mi <= np.log(256) + 1e-6  # the mixture of 256 posteriors holds at most log 256 nats
+
+
 def _scalars(log_dir):
     acc = EventAccumulator(str(log_dir), size_guidance={"tensors": 0})
     acc.Reload()
@@ -97,8 +117,9 @@ def _scalars(log_dir):
 def test_tensorboard_events_hold_every_term(uninterrupted):
     run_dir, full_steps = uninterrupted
     scalars = _scalars(runs.train_log_dir(str(run_dir)))
-    expected = {f"loss/{t}" for t in ("loss", "reconstruction", "kl", "index_code_mi",
-                                      "total_correlation", "dimwise_kl", "elbo", "capacity", "dip",
+    expected = {f"loss/{t}" for t in ("loss", "reconstruction", "kl", "index_code_mi_minibatch",
+                                      "total_correlation_minibatch", "dimwise_kl_minibatch", "elbo",
+                                      "capacity", "dip",
                                       "discriminator_loss", "discriminator_accuracy")}
     expected |= {f"loss/kl_z{j}" for j in range(LATENT)}
     assert expected <= set(scalars)

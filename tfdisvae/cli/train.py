@@ -46,6 +46,9 @@ _HELP = {
     "summary_every": "Steps between TensorBoard scalars loss/<term> (means over those steps).",
     "image_every": "Steps between image summaries (0: none).",
     "metrics_every": "Steps between disentanglement metrics (0: none).",
+    "estimates_every": "Steps between full-data estimates of index-code MI, total correlation and "
+                       "dimension-wise KL (TensorBoard estimates/*; 0: none).",
+    "estimates_points": "Images of the fixed subset whose aggregate posterior those estimates use.",
     "logdir": "Parent folder of run directories.",
     "run_dir": "Run directory (default: <logdir>/<model>-<dataset>-seed<seed>).",
     "verbose": "0 silent, 1 progress bar with ETA, 2 one line every 5% (for log files).",
