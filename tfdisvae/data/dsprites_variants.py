@@ -100,7 +100,7 @@ class DSpritesVariantData(GroundTruthData):
         """uint8 [n, 64, 64, 3]: example idx[r] with the nuisance of epoch epochs[r]."""
         masks = self.base.images(idx)[..., 0].astype(bool)  # [n, 64, 64], True on the sprite
         out = np.empty((len(idx), *IMAGE_SHAPE), np.uint8)
-        for row, (i, epoch) in enumerate(zip(idx.tolist(), np.asarray(epochs).tolist())):
+        for row, (i, epoch) in enumerate(zip(idx.tolist(), np.asarray(epochs).tolist(), strict=True)):
             rng = np.random.default_rng([self.seed, int(epoch), int(i)])
             out[row] = _to_uint8(self._observation(masks[row], rng))
         return out
