@@ -235,6 +235,14 @@ def test_shapes3d_reads_3dshapes_h5(tmp_path, where, options):
         data_lib.load_ground_truth("shapes3d", data_dir=tmp_path, source="tfds")
 
 
+def test_shapes3d_without_file_or_tfds_names_both(tmp_path):
+    with pytest.raises(data_lib.DatasetNotPreparedError) as err:
+        data_lib.load_ground_truth("shapes3d", data_dir=tmp_path)
+    message = str(err.value)
+    assert "\n" not in message and "tfds build shapes3d" in message
+    assert f"put it at {tmp_path / '3dshapes.h5'}" in message
+
+
 def test_shapes3d_in_another_order_keeps_each_images_labels(tmp_path):
     order = np.random.default_rng(5).permutation(math.prod(SHAPES_SIZES))
     written = _write_h5(tmp_path / "3dshapes.h5", SHAPES_SIZES, order=order)

@@ -13,6 +13,7 @@ See docs/data.md.
 """
 
 import importlib
+import os
 
 from tfdisvae.data.cache import default_data_dir
 from tfdisvae.data.ground_truth import GroundTruthData, ImageData, index_batches
@@ -83,7 +84,14 @@ def load_ground_truth(name: str = "dsprites", data_dir=None, source: str = "auto
         return public_files.load_mpi3d(name, data_dir=data_dir, **options)
     from tfdisvae.data.tfds_data import load_tfds
 
-    return load_tfds(name, data_dir=data_dir, **options)
+    try:
+        return load_tfds(name, data_dir=data_dir, **options)
+    except DatasetNotPreparedError as err:
+        if name != "shapes3d":
+            raise
+        raise DatasetNotPreparedError(
+            f"{err}; or fetch {public_files.SHAPES3D_URL} and put it at "
+            f"{os.path.join(default_data_dir(data_dir), public_files.SHAPES3D_FILE)}") from None
 
 
 def loader_options(config) -> dict:
