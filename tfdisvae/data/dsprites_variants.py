@@ -54,7 +54,8 @@ def load_background(path) -> np.ndarray:
     try:
         with Image.open(path) as picture:
             picture = picture.convert("RGB")
-            picture.thumbnail(SCREAM_THUMBNAIL, Image.LANCZOS)
+            # disentanglement_lib: scream.thumbnail((350, 274, 3)), PIL's default bicubic filter.
+            picture.thumbnail(SCREAM_THUMBNAIL, Image.BICUBIC)
             array = np.asarray(picture, np.float64) / 255.0
     except (UnidentifiedImageError, OSError) as err:
         raise DataFileError(f"{path} is not a readable picture ({err}); give a JPEG or PNG") from None
