@@ -98,6 +98,7 @@ class TrainConfig:
     dataset: str = "dsprites"
     data_dir: str | None = None
     data_source: str = "auto"            # dsprites: "auto" (cached file if present, else render) | "render"
+    background_image: str | None = None  # scream_dsprites: the background picture (default data_dir/scream/scream.jpg)
     train_subset: int | None = None      # train on this many images drawn with `seed` (None: all)
     image_shape: tuple | None = None     # resolved from the data set
     dataset_size: int | None = None      # resolved: images trained on (beta_tcvae's N)

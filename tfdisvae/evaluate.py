@@ -48,8 +48,8 @@ def load_data(config, data_dir=None):
 
     data_dir = data_dir or config.data_dir
     if config.dataset in data_lib.GROUND_TRUTH:
-        options = {"source": config.data_source} if config.dataset == "dsprites" else {}
-        return data_lib.load_ground_truth(config.dataset, data_dir=data_dir, **options)
+        return data_lib.load_ground_truth(config.dataset, data_dir=data_dir,
+                                          **data_lib.loader_options(config))
     return data_lib.load(config.dataset, data_dir=data_dir)
 
 

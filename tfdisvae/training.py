@@ -98,7 +98,7 @@ def load_dataset(config):
 
     if config.dataset == "dsprites" or config.dataset in getattr(data_lib, "GROUND_TRUTH", ()):
         data = data_lib.load_ground_truth(config.dataset, data_dir=config.data_dir,
-                                          source=config.data_source)
+                                          **data_lib.loader_options(config))
     else:
         known = getattr(data_lib, "DATASETS", None)
         if known is not None and config.dataset not in known:

@@ -28,9 +28,11 @@ _HELP = {
     "model": "Method: vae, beta_vae_h, beta_vae_b, factor_vae, beta_tcvae, dip_vae_i, dip_vae_ii.",
     "preset": f"Settings to start from: {', '.join(PRESETS)} or none (then flags override them).",
     "dataset": "Data set: dsprites (rendered on demand when no file is cached) or another of "
-               "tfdisvae.data.DATASETS.",
+               "tfdisvae.data.DATASETS (color_dsprites, mpi3d_toy, cars3d, shapes3d, ...).",
     "data_dir": "Folder of the data set files (default: the data module's cache).",
-    "data_source": "dsprites: auto (a cached file if present, else render) or render.",
+    "data_source": "dsprites and its variants: auto (a cached file if present, else render) or render; "
+                   "shapes3d: auto (3dshapes.h5 in --data_dir if present, else TFDS), file or tfds.",
+    "background_image": "scream_dsprites: the background picture (default <data_dir>/scream/scream.jpg).",
     "train_subset": "Train on this many images drawn at random with --seed (default: all).",
     "image_shape": "Expected H,W,C of the images (checked against the data and the architecture).",
     "dataset_size": "Number of training images N (set from the data; beta_tcvae's estimators use it).",
@@ -121,11 +123,12 @@ def main(argv):
         config = config_from_flags()
     except ConfigError as err:
         _fail(str(err), 2)
+    from tfdisvae.data import DataFileError, DatasetNotPreparedError
     from tfdisvae.training import TrainingDiverged, train
 
     try:
         run_dir = train(config)
-    except ConfigError as err:
+    except (ConfigError, DatasetNotPreparedError, DataFileError) as err:
         _fail(str(err), 2)
     except TrainingDiverged as err:
         _fail(str(err), 1)

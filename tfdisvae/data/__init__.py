@@ -1,4 +1,5 @@
-"""Data: dSprites rendered without a download, the ground-truth data API, other sets through TFDS.
+"""Data: dSprites rendered without a download, its variants, the public MPI3D / Cars3D / 3dshapes files,
+the ground-truth data API, other sets through TFDS.
 
     import tfdisvae.data as data_lib
     data = data_lib.load_ground_truth("dsprites")                    # original file, cache, or render
@@ -12,17 +13,21 @@ See docs/data.md.
 """
 
 import importlib
+import os
 
 from tfdisvae.data.cache import default_data_dir
 from tfdisvae.data.ground_truth import GroundTruthData, ImageData, index_batches
+from tfdisvae.data.public_files import DataFileError
 from tfdisvae.data.tfds_data import DatasetNotPreparedError
 
-DATASETS = ("dsprites", "shapes3d", "smallnorb", "mnist", "fashion_mnist", "celeb_a")
-GROUND_TRUTH = ("dsprites", "shapes3d", "smallnorb")  # the sets with ground-truth factors
+DSPRITES_VARIANTS = ("color_dsprites", "noisy_dsprites", "scream_dsprites")
+FILE_SETS = ("mpi3d_toy", "mpi3d_realistic", "mpi3d_real", "cars3d")  # read from their public files
+GROUND_TRUTH = ("dsprites", *DSPRITES_VARIANTS, "shapes3d", "smallnorb", *FILE_SETS)  # with factors
+DATASETS = (*GROUND_TRUTH, "mnist", "fashion_mnist", "celeb_a")
 
-__all__ = ["DATASETS", "GROUND_TRUTH", "DSpritesData", "DatasetNotPreparedError", "GroundTruthData",
+__all__ = ["DATASETS", "DSPRITES_VARIANTS", "DataFileError", "FILE_SETS", "GROUND_TRUTH", "DSpritesData", "DatasetNotPreparedError", "GroundTruthData",
            "ImageData", "default_data_dir", "dsprites", "index_batches", "load", "load_ground_truth",
-           "render"]
+           "loader_options", "render"]
 
 
 def __getattr__(name):
@@ -43,23 +48,58 @@ def load_ground_truth(name: str = "dsprites", data_dir=None, source: str = "auto
     """A data set with ground-truth factors, as a GroundTruthData.
 
     Args:
-      name: "dsprites", "shapes3d" or "smallnorb".
+      name: one of GROUND_TRUTH.
       data_dir: data folder (default $TFDISVAE_DATA, else ~/.cache/tfdisvae).
-      source: dSprites only: "auto" (the original DeepMind file if in data_dir, else the rendered
-        cache, rendered now if missing or damaged), "original", "cache", or "render" (on demand, no
-        files). The TFDS sets accept "auto" only.
-      options: dsprites: factor_sizes=(a smaller grid, for tests); TFDS sets: image_size, split.
+      source: dSprites and its variants: "auto" (the original DeepMind file if in data_dir, else the
+        rendered cache, rendered now if missing or damaged), "original", "cache", or "render" (on
+        demand, no files). shapes3d: "auto" (3dshapes.h5 if in data_dir, else TFDS), "file" or "tfds".
+        The other sets accept "auto" only.
+      options: dsprites: factor_sizes=(a smaller grid, for tests); its variants also seed= (of the
+        nuisance) and, for scream_dsprites, background_image=PATH; the file sets: factor_sizes=; TFDS
+        sets: image_size, split.
     """
     _check_name(name, GROUND_TRUTH)
     if name == "dsprites":
         from tfdisvae.data.dsprites import load_dsprites
 
         return load_dsprites(data_dir=data_dir, source=source, **options)
-    if source != "auto":
-        raise ValueError(f"source={source!r} is for dsprites; {name} is read from TFDS (source='auto')")
+    if name in DSPRITES_VARIANTS:
+        from tfdisvae.data.dsprites_variants import load_dsprites_variant
+
+        return load_dsprites_variant(name, data_dir=data_dir, source=source, **options)
+    from tfdisvae.data import public_files
+
+    if name == "shapes3d":
+        if source not in ("auto", "file", "tfds"):
+            raise ValueError(f"source={source!r} is not one of shapes3d's: 'auto' (3dshapes.h5 if "
+                             f"present, else TFDS), 'file' or 'tfds'")
+        if source == "file" or (source == "auto" and public_files.find_shapes3d(data_dir)):
+            return public_files.load_shapes3d_file(data_dir=data_dir, **options)
+    elif source != "auto":
+        raise ValueError(f"source={source!r} is for dsprites (and its variants) and shapes3d; {name} "
+                         f"takes source='auto'")
+    if name in FILE_SETS:
+        if name == "cars3d":
+            return public_files.load_cars3d(data_dir=data_dir, **options)
+        return public_files.load_mpi3d(name, data_dir=data_dir, **options)
     from tfdisvae.data.tfds_data import load_tfds
 
-    return load_tfds(name, data_dir=data_dir, **options)
+    try:
+        return load_tfds(name, data_dir=data_dir, **options)
+    except DatasetNotPreparedError as err:
+        if name != "shapes3d":
+            raise
+        raise DatasetNotPreparedError(
+            f"{err}; or fetch {public_files.SHAPES3D_URL} and put it at "
+            f"{os.path.join(default_data_dir(data_dir), public_files.SHAPES3D_FILE)}") from None
+
+
+def loader_options(config) -> dict:
+    """The options of load_ground_truth that a TrainConfig sets: source, and scream's background."""
+    options = {"source": getattr(config, "data_source", None) or "auto"}
+    if config.dataset == "scream_dsprites" and getattr(config, "background_image", None):
+        options["background_image"] = config.background_image
+    return options
 
 
 def load(name: str, data_dir=None, **options):
@@ -69,7 +109,7 @@ def load(name: str, data_dir=None, **options):
     split=..., or dsprites' source= / factor_sizes=). TFDS sets must be prepared offline in data_dir.
     """
     _check_name(name, DATASETS)
-    if name == "dsprites":
+    if name in GROUND_TRUTH:
         return load_ground_truth(name, data_dir=data_dir, **options)
     from tfdisvae.data.tfds_data import load_tfds
 

@@ -27,7 +27,7 @@ def _load_data(config):
 
     if config.dataset in data_lib.GROUND_TRUTH:
         return data_lib.load_ground_truth(config.dataset, data_dir=config.data_dir,
-                                          source=config.data_source)
+                                          **data_lib.loader_options(config))
     return data_lib.load(config.dataset, data_dir=config.data_dir)
 
 
