@@ -297,7 +297,7 @@ class TrainConfig:
     def _callback_periods(self):
         """{setting: period} of the step-periodic callbacks that are on."""
         return {name: getattr(self, name) for name in
-                ("summary_every", "checkpoint_every", "image_every", "metrics_every", "estimates_every")
+                ("summary_every", "checkpoint_every", "image_every", "metrics_every")
                 if getattr(self, name)}
 
     def resolve_steps_per_execution(self, start=0):
