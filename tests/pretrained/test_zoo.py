@@ -155,6 +155,15 @@ def test_publish_adds_a_run_in_one_call(tiny_run, tmp_path, sample):
     assert Path(again).name == "v2" and pretrained.versions("tiny-factor", zoo_dir=root) == [1, 2]
     with pytest.raises(pretrained.ZooError, match="does not change"):
         pretrained.publish(tiny_run, "tiny-factor", zoo_dir=root, version=1)
+    with pytest.raises(pretrained.ZooError, match="bad zoo name"):
+        pretrained.publish(tiny_run, "tiny@v3", zoo_dir=root)
+
+
+def test_metrics_need_dsprites_shaped_models():
+    from tfdisvae.models import DisentanglingVAE
+
+    with pytest.raises(pretrained.ZooError, match="64x64x1"):
+        zoo.compute_metrics_json(DisentanglingVAE(latent_dim=2, image_shape=(32, 32, 3)))
 
 
 @pytest.fixture()

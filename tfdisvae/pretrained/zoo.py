@@ -272,6 +272,10 @@ def compute_metrics_json(model, num_images=METRICS_IMAGES, seed=METRICS_SEED):
     from tfdisvae import __version__
     from tfdisvae.data import dsprites
 
+    if tuple(model.image_shape) != (64, 64, 1):
+        raise ZooError(f"metrics.json is computed on rendered dSprites (64x64x1 images); this model "
+                       f"takes {tuple(model.image_shape)}: give metrics= (a dict like "
+                       "compute_metrics_json's) to publish or write_entry")
     indices, images = metrics_sample(num_images, seed)
     values = reconstruction_metrics(model, images)
     return {
@@ -349,11 +353,13 @@ def _write_metrics(folder, metrics):
         f.write("\n")
 
 
-def publish(run_dir, name, *, checkpoint=None, description="", version=None, zoo_dir=None):
+def publish(run_dir, name, *, checkpoint=None, description="", version=None, zoo_dir=None,
+            metrics=None):
     """Add a trained run to the zoo as `name` (next version); returns the new version's folder.
 
     One call does it all: loads the run (its latest checkpoint, or `checkpoint`), computes
-    metrics.json, writes the networks, config.json (the run's resolved TrainConfig) and SHA256SUMS.
+    metrics.json (on rendered dSprites; `metrics=` gives it for other image shapes), writes the
+    networks, config.json (the run's resolved TrainConfig) and SHA256SUMS.
     """
     from tfdisvae import runs
 
@@ -364,7 +370,7 @@ def publish(run_dir, name, *, checkpoint=None, description="", version=None, zoo
               "checkpoint": os.path.basename(checkpoint_path), "step": step,
               "commit": _git_commit()}
     return write_entry(model, name, train_config=config, trained_steps=step, source=source,
-                       description=description, version=version, zoo_dir=zoo_dir)
+                       description=description, version=version, zoo_dir=zoo_dir, metrics=metrics)
 
 
 def _git_commit():
