@@ -31,7 +31,7 @@ _LAZY = {
     "TrainingDiverged": "tfdisvae.training",
 }
 _SUBMODULES = ("callbacks", "config", "data", "distribute", "distributions", "evaluate", "export",
-               "metrics", "networks", "objectives", "precision", "runs", "training", "viz")
+               "metrics", "networks", "objectives", "precision", "pretrained", "runs", "training", "viz")
 
 __all__ = sorted(_LAZY) + list(_SUBMODULES)
 

@@ -1,5 +1,8 @@
 """Evaluate a trained run: python -m tfdisvae.evaluate --run_dir RUN [--metrics mig,aam,...] [--num_points N]
 
+RUN may be a zoo model, --run_dir=pretrained:<name> (tfdisvae.pretrained): it is evaluated from the run
+directory tfdisvae.pretrained.materialize writes for it (default runs/pretrained/<name>).
+
 Loads the run (`tfdisvae.runs.load_run`), computes the chosen metrics (`tfdisvae.metrics.compute_metrics`)
 on the run's ground-truth data set, writes RUN/metrics.json and the same numbers as TensorBoard scalars
 `metrics/<name>` in RUN/logs/eval at the checkpoint's step.
@@ -19,7 +22,8 @@ from absl import app, flags
 DEFAULT_METRICS = "mig,mmig,aam,elbo"   # the poster's table
 
 FLAGS = flags.FlagValues()  # this command's own flags (see tfdisvae.cli)
-flags.DEFINE_string("run_dir", None, "Run directory written by train.py (config.json, checkpoints/).", flag_values=FLAGS)
+flags.DEFINE_string("run_dir", None, "Run directory written by train.py (config.json, checkpoints/), "
+                    "or pretrained:<name> for a model of the zoo (python -m tfdisvae.pretrained lists them).", flag_values=FLAGS)
 flags.DEFINE_string("metrics", DEFAULT_METRICS, "Comma-separated metric names (tfdisvae.metrics.METRICS).", flag_values=FLAGS)
 flags.DEFINE_integer("num_points", None, "Points per metric (default: the published sizes: every point "
                      "for mig/mmig/aam/elbo, disentanglement_lib's defaults for the others).", flag_values=FLAGS)
@@ -85,8 +89,10 @@ def evaluate_run(run_dir, metrics=DEFAULT_METRICS, num_points=None, num_samples=
     from tfdisvae import runs
     from tfdisvae.metrics.mutual_information import DEFAULT_NUM_SAMPLES
     from tfdisvae.metrics.suite import check_names, compute_metrics
+    from tfdisvae.pretrained.zoo import resolve_run_dir
 
     names = check_names(metrics)
+    run_dir = resolve_run_dir(run_dir, log=log)  # "pretrained:<name>" -> its run directory
     model, config = runs.load_run(run_dir, checkpoint)
     checkpoints = runs.RunCheckpoints(run_dir, model)
     ckpt_path = checkpoints.resolve(checkpoint)
@@ -116,7 +122,8 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}; every setting is a --flag.")
     if not FLAGS.run_dir:
-        raise app.UsageError("--run_dir is required: the directory train.py wrote.")
+        raise app.UsageError("--run_dir is required: the directory train.py wrote, or "
+                             "pretrained:<name>.")
     try:
         evaluate_run(FLAGS.run_dir, FLAGS.metrics, FLAGS.num_points, FLAGS.num_samples,
                      FLAGS.checkpoint, FLAGS.seed, FLAGS.data_dir, FLAGS.batch_size)

@@ -4,14 +4,16 @@
         [--checkpoint=...] [--version=N]
 
 writes EXPORT_BASE/<model_name>_encoder/<version>/ and EXPORT_BASE/<model_name>_decoder/<version>/
-(see tfdisvae.export for the signatures, versioning and atomic writes).
+(see tfdisvae.export for the signatures, versioning and atomic writes). --run_dir=pretrained:<name>
+exports a model of the zoo (tfdisvae.pretrained), named <name> by default.
 """
 
 from absl import app, flags
 
 FLAGS = flags.FlagValues()  # this command's own flags (see tfdisvae.cli)
 
-flags.DEFINE_string("run_dir", None, "Run directory written by train.py (config.json, checkpoints/).", flag_values=FLAGS)
+flags.DEFINE_string("run_dir", None, "Run directory written by train.py (config.json, checkpoints/), "
+                    "or pretrained:<name> for a model of the zoo.", flag_values=FLAGS)
 flags.DEFINE_string("export_base", None, "Folder TF Serving watches (its --model_base_path's parent).", flag_values=FLAGS)
 flags.DEFINE_string("model_name", None, "Base name of the served models (default: the run directory's name); "
                     "the models are <name>_encoder and <name>_decoder.", flag_values=FLAGS)
@@ -24,9 +26,11 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}; every setting is a --flag.")
     from tfdisvae import export
+    from tfdisvae.pretrained.zoo import resolve_run_dir
 
     try:
-        result = export.export_run(FLAGS.run_dir, FLAGS.export_base, FLAGS.model_name,
+        run_dir = resolve_run_dir(FLAGS.run_dir, log=print)  # "pretrained:<name>" -> a run directory
+        result = export.export_run(run_dir, FLAGS.export_base, FLAGS.model_name,
                                    checkpoint=FLAGS.checkpoint, version=FLAGS.version)
     except (FileNotFoundError, FileExistsError, ValueError) as err:
         raise app.UsageError(str(err)) from err

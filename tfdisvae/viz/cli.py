@@ -2,6 +2,7 @@
 
     python -m tfdisvae.viz runs/beta_vae_h-dsprites-seed0 all
     python -m tfdisvae.viz runs/beta_vae_h-dsprites-seed0 traversals kl_curves --top_k 5
+    python -m tfdisvae.viz pretrained:poster-factor_vae-dsprites all    # a zoo model (tfdisvae.pretrained)
 
 PLOT is one or more of: reconstructions, prior_samples, posterior_traversals, prior_traversals,
 reconstruct_traverse, factor_heatmaps, kl_curves, animations (the five GIFs), or all. Files:
@@ -59,8 +60,10 @@ def write_figures(run_dir, plots=("all",), *, out_dir=None, checkpoint=None, dat
       model: an already loaded model (skips load_run; config is still read from run_dir).
     """
     from tfdisvae import runs
+    from tfdisvae.pretrained.zoo import resolve_run_dir
     from tfdisvae.viz import plots as P
 
+    run_dir = resolve_run_dir(run_dir, log=log)  # "pretrained:<name>" -> its run directory
     plots = list(plots) or ["all"]
     unknown = sorted(set(plots) - set(PLOTS) - {"all"})
     if unknown:
@@ -138,7 +141,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m tfdisvae.viz",
         description="Write a run's pictures (PNG, GIF) into RUN/figures/.")
-    parser.add_argument("run_dir", help="run directory written by train.py")
+    parser.add_argument("run_dir", help="run directory written by train.py, or pretrained:<name> "
+                        "for a model of the zoo")
     parser.add_argument("plots", nargs="*", default=["all"],
                         help=f"one or more of {', '.join(PLOTS)}, or all (default)")
     parser.add_argument("--out_dir", default=None, help="default RUN/figures")
