@@ -192,7 +192,9 @@ def test_heatmap_of_a_latent_wired_to_posx_varies_along_posx_only(tmp_path):
 
     assert spread(means[0], 0) > 0.5  # z0 follows posX ...
     assert spread(means[0], 1) < 0.1 * spread(means[0], 0)  # ... not posY
-    assert np.all(np.diff(means[0].mean(axis=1)) > 0)  # and grows with it
+    # ... and grows with it (the wired encoder sums 16x16 blocks, so its moment is a coarse staircase
+    # of the sprite centre, which travels 32 px: close to, not strictly, monotonic over 8 positions)
+    assert np.corrcoef(np.arange(8), means[0].mean(axis=1))[0, 1] > 0.95
     assert spread(means[1], 1) > 0.5 and spread(means[1], 0) < 0.1 * spread(means[1], 1)
     np.testing.assert_allclose(means[2:], np.broadcast_to(MEANS[2:, None, None], (2, 8, 8)),
                                atol=1e-6)

@@ -169,7 +169,7 @@ def _inside_heart(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     inside = ((np.abs(x) - cx) / a) ** 2 + (y / b) ** 2 <= 1  # either lobe (the heart is symmetric)
     corners = _HEART_PENTAGON
     in_pentagon = np.ones(x.shape, dtype=bool)
-    for (x0, y0), (x1, y1) in zip(corners, np.roll(corners, -1, axis=0)):
+    for (x0, y0), (x1, y1) in zip(corners, np.roll(corners, -1, axis=0), strict=True):
         in_pentagon &= (x1 - x0) * (y - y0) - (y1 - y0) * (x - x0) >= 0  # left of every edge
     return inside | in_pentagon
 
