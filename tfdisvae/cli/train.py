@@ -46,6 +46,8 @@ _HELP = {
     "summary_every": "Steps between TensorBoard scalars loss/<term> (means over those steps).",
     "image_every": "Steps between image summaries (0: none).",
     "metrics_every": "Steps between disentanglement metrics (0: none).",
+    "reg_anneal_terms": "Which terms the warm-up (--reg_anneal_steps) scales: all (SPEC) or reference "
+                        "(the poster's code: FactorVAE only the TC, beta-TCVAE only the dim-wise KL).",
     "logdir": "Parent folder of run directories.",
     "run_dir": "Run directory (default: <logdir>/<model>-<dataset>-seed<seed>).",
     "verbose": "0 silent, 1 progress bar with ETA, 2 one line every 5% (for log files).",
