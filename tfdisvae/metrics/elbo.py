@@ -79,7 +79,7 @@ def full_data_decomposition(mean, log_var, num_samples=2048, seed=0, chunk_size=
 
 
 def elbo_terms(model, data, num_points=None, batch_size=256, seed=0,
-               decomposition_samples=2048) -> dict:
+               decomposition_samples=2048, encoding=None) -> dict:
     """The table columns of `model` on `data` (see the module docstring for keys and units).
 
     Args:
@@ -90,6 +90,8 @@ def elbo_terms(model, data, num_points=None, batch_size=256, seed=0,
       seed: order of the images and the posterior samples.
       decomposition_samples: samples z ~ q(z) of the MI / TC / dimension-wise KL estimate (each costs
         one log-density per evaluated point and latent).
+      encoding: a sampling.SharedEncoding of `data` under `model`: batches it holds are not encoded
+        again, the others are encoded here and stored into it (the same numbers either way).
     """
     import tensorflow as tf
 
@@ -110,15 +112,18 @@ def elbo_terms(model, data, num_points=None, batch_size=256, seed=0,
     tf_seed = int(rng.integers(2**31 - 1))
 
     @tf.function(reduce_retracing=True)
-    def batch_terms(x, seed):
-        mean, log_var = model.encode_params(x, training=False)
+    def encode(x):
+        return model.encode_params(x, training=False)
+
+    @tf.function(reduce_retracing=True)
+    def batch_terms(x, mean, log_var, seed):
         z = distributions.posterior(mean, log_var).sample(seed=seed)
         reconstruction = -model.decode(z).log_prob(x)
         logits = model.discriminator(z, training=False) if model.uses_discriminator else None
         terms = compute_loss(model.objective, reconstruction=reconstruction, mean=mean,
                              log_var=log_var, z=z, step=step, dataset_size=dataset_size,
                              tc_logits=logits)
-        return terms, mean, log_var
+        return terms
 
     sums, weight, means, log_vars = {}, 0, [], []
     for i, start in enumerate(range(0, count, int(batch_size))):
@@ -126,7 +131,13 @@ def elbo_terms(model, data, num_points=None, batch_size=256, seed=0,
         if len(idx) < 2:  # a last batch of one cannot form MSS pairs; it is left out
             continue
         x = tf.constant(data.images(idx).astype(np.float32) * scale)
-        terms, mean, log_var = batch_terms(x, tf.constant([tf_seed, i], tf.int32))
+        if encoding is not None and encoding.has(idx):
+            mean, log_var = (tf.constant(a) for a in encoding.posterior_of(idx))
+        else:
+            mean, log_var = encode(x)
+            if encoding is not None:
+                encoding.store(idx, mean.numpy(), log_var.numpy())
+        terms = batch_terms(x, mean, log_var, tf.constant([tf_seed, i], tf.int32))
         for name in ("loss", "reconstruction", "kl", "elbo", "kl_per_latent"):
             sums[name] = sums.get(name, 0.0) + np.asarray(terms[name], np.float64) * len(idx)
         weight += len(idx)
