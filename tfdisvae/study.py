@@ -111,7 +111,8 @@ ACTIVE_KL = 0.1
 # shipped test_losses.log agree with Table 1 on that scale (VAE: KL 0.031, loss 0.036; poster 0.025,
 # 0.034). We divide our all-points means (nats per image, one z sample) by the same 738.
 POSTER_EVAL_BATCH = 1000
-POSTER_LOG_UNIT = "nats per image / 738 (the poster's code: first 1000-image batch / number of batches)"
+POSTER_LOG_UNIT = ("nats per image / {divisor} (the poster's code: its first 1000-image batch divided by the "
+                   "number of batches)")
 
 
 def poster_log_divisor(dataset_size=737_280, eval_batch=POSTER_EVAL_BATCH):
@@ -348,6 +349,7 @@ def build_table(study, study_dir, seeds=(0,), only=None, steps=None, metrics=DEF
                        "dlib_metrics": num_points or "disentanglement_lib's sizes"},
         "shipped": {"path": shipped, "found": shipped_models is not None},
         "poster_log_divisor": poster_log_divisor(),
+        "poster_log_unit": POSTER_LOG_UNIT.format(divisor=poster_log_divisor()),
         "num_samples": num_samples or DEFAULT_NUM_SAMPLES,
         "columns": [{"key": k, "header": h} for k, h in COLUMNS],
         "std": "sample standard deviation over seeds (ddof = 1); none with one seed",
@@ -572,7 +574,7 @@ def table_markdown(table):
                  else f"— : {shipped.get('path') or SHIPPED_PATH} not found")
               + ") / the poster's Table 1 (— where it has no number). AAM, MIG and MMIG are "
               f"dimensionless; KL, log-likelihood and total loss are in the unit the poster's code logs: "
-              f"{POSTER_LOG_UNIT.replace('738', str(divisor))} (study.POSTER_LOG_UNIT), i.e. the "
+              f"{POSTER_LOG_UNIT.format(divisor=divisor)} (study.POSTER_LOG_UNIT), i.e. the "
               "nats-per-image columns above divided by "
               f"{divisor}.", ""]
     header = ["setting"] + [f"{h}: ours / shipped / poster" for _, _, h, _ in COMPARISON]
