@@ -485,11 +485,16 @@ def metric_curves(sources, metric="aam", *, title=None) -> Picture:
         ax.plot(steps, values, color=color, lw=1.4, marker=".", ms=3, label=f"{label}{final}")
     ax.set_xlabel("training step")
     ax.set_ylabel(f"{metric.upper() if len(metric) <= 4 else metric} (0-1)")
+    from matplotlib.ticker import FuncFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / 1000:g}k" if abs(x) >= 1000 else f"{x:g}"))
+    top = max((float(np.max(v)) for _, v in curves.values() if len(v)), default=0.0)
+    ax.set_ylim(0.0, min(1.0, max(0.05, 1.15 * top)))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, title="run: last value", title_fontsize=7, loc="upper left",
               bbox_to_anchor=(1.01, 1.0))
     ax.set_title(title or f"{metric} over training (MetricsCallback, a fixed subset)", fontsize=10)
-    fig.subplots_adjust(left=0.1, right=0.68, top=0.92, bottom=0.12)
+    fig.subplots_adjust(left=0.13, right=0.68, top=0.92, bottom=0.12)
     return Picture(figure_to_pixels(fig), {"curves": curves, "metric": metric}, name=f"{metric}_curves")
 
 
