@@ -15,6 +15,8 @@ default from `tfdisvae.objectives.methods.DEFAULT_HPARAMS`, the SPEC §2 table):
   tc_weight                  factor_vae: recon + KL + tc_weight·TC (Kim & Mnih's gamma)
   lambda_od, lambda_d        dip_vae_i / dip_vae_ii
   reg_anneal_steps           every method: the regulariser's weight ramps 0 -> 1 over this many steps
+  reg_anneal_terms           every method: which terms that ramp multiplies: "all" (SPEC §2) or
+                             "reference" (the poster's code; objectives.methods.anneal_weights)
 """
 
 import dataclasses
@@ -27,7 +29,7 @@ import os
 from tfdisvae.distribute import STRATEGIES
 from tfdisvae.distributions import LIKELIHOODS
 from tfdisvae.networks import ARCHITECTURES
-from tfdisvae.objectives.methods import DEFAULT_HPARAMS, METHODS
+from tfdisvae.objectives.methods import ANNEAL_TERMS, DEFAULT_HPARAMS, METHODS, REFERENCE_METHODS
 from tfdisvae.precision import CHOICES as PRECISIONS
 
 JIT_CHOICES = ("auto", "true", "false")
@@ -37,44 +39,65 @@ AUTO_STEPS_PER_EXECUTION = 50
 ESTIMATORS = ("mss", "mws")  # beta_tcvae's estimators, the default first
 
 # Which hyper-parameter fields each method reads.
-METHOD_HPARAMS = {m: tuple(DEFAULT_HPARAMS[m]) + ("reg_anneal_steps",) for m in METHODS}
+METHOD_HPARAMS = {m: tuple(DEFAULT_HPARAMS[m]) + ("reg_anneal_steps", "reg_anneal_terms")
+                  for m in METHODS}
 HPARAM_FIELDS = ("alpha", "beta", "gamma", "estimator", "c_init", "c_final", "c_steps",
-                 "capacity_weight", "tc_weight", "lambda_od", "lambda_d", "reg_anneal_steps")
+                 "capacity_weight", "tc_weight", "lambda_od", "lambda_d", "reg_anneal_steps",
+                 "reg_anneal_terms")
 
-# Learning rate (Adam) of each method when --lr is not given, with provenance.
+# The shipped dSprites models of the poster's code (YannDubs/disentangling-vae,
+# results/{VAE,betaH,betaB,factor,btcvae}_dsprites/specs.json; hyperparam.ini sections [Common_dsprites],
+# [Common_<loss>], [<loss>_dsprites]): Burgess networks, 10 latents, Bernoulli, Adam (0.9, 0.999).
+# Notes: betaB's reg_anneal = 100,000 there is its capacity schedule's length (c_steps here; BetaBLoss
+# anneals C, nothing else); FactorVAE's discriminator is Adam(lr_disc = 1e-4, betas (0.5, 0.9))
+# (losses.py get_loss_f); its batch of 128 is split in halves (64 for the VAE, 64 for the
+# discriminator), as ours. The reference's warm-up anneals per method (reg_anneal_terms="reference").
+POSTER_DSPRITES = {
+    "vae": {"epochs": 30.0, "batch_size": 64, "lr": 5e-4, "reg_anneal_steps": 10_000},
+    "beta_vae_h": {"epochs": 30.0, "batch_size": 64, "lr": 5e-4, "beta": 4.0,
+                   "reg_anneal_steps": 10_000},
+    "beta_vae_b": {"epochs": 30.0, "batch_size": 64, "lr": 1e-3, "capacity_weight": 100.0,
+                   "c_init": 0.0, "c_final": 25.0, "c_steps": 100_000},
+    "factor_vae": {"epochs": 60.0, "batch_size": 128, "lr": 1e-4, "tc_weight": 6.4,
+                   "discriminator_lr": 1e-4, "discriminator_beta1": 0.5, "discriminator_beta2": 0.9,
+                   "reg_anneal_steps": 10_000},
+    "beta_tcvae": {"epochs": 30.0, "batch_size": 64, "lr": 5e-4, "alpha": 1.0, "beta": 6.4,
+                   "gamma": 1.0, "reg_anneal_steps": 10_000},
+}
+POSTER_COMMON = {"arch": "burgess", "latent_dim": 10, "likelihood": "bernoulli", "adam_beta1": 0.9,
+                 "adam_beta2": 0.999}
+
+# Learning rate (Adam) of each method when --lr is not given: the poster's code (POSTER_DSPRITES;
+# beta_vae_b's 1e-3 is also SPEC §2's); the DIP methods are not in it and take the VAE's.
 DEFAULT_LR = {
-    "vae": 5e-4,         # the poster's code (YannDubs/disentangling-vae hyperparam.ini, Common_VAE)
-    "beta_vae_h": 5e-4,  # ibid., Common_betaH
-    # SPEC §2 gives 1e-3; the poster's code uses 5e-4 (Common_betaB), which we follow.
-    "beta_vae_b": 5e-4,
-    "factor_vae": 1e-4,  # Kim & Mnih 2018 (VAE); the discriminator has its own (discriminator_lr)
-    "beta_tcvae": 5e-4,  # the poster's code, Common_btcvae
-    "dip_vae_i": 5e-4,   # not in SPEC; the VAE's
+    **{method: spec["lr"] for method, spec in POSTER_DSPRITES.items()},
+    "dip_vae_i": 5e-4,
     "dip_vae_ii": 5e-4,
 }
 
+# Run settings of the poster presets (not the method's): a checkpoint, images and AAM / MIG
+# (MetricsCallback, metrics/<name> in RUN/logs/train) every 5,000 steps.
+_POSTER_RUN = {"steps": None, "checkpoint_every": 5000, "summary_every": 100, "image_every": 5000,
+               "metrics_every": 5000}
+
+
+def _poster_entry(method):
+    if method in POSTER_DSPRITES:
+        return {**POSTER_COMMON, **_POSTER_RUN, **POSTER_DSPRITES[method],
+                "reg_anneal_terms": "reference"}
+    # Not in the poster's code (DIP-VAE): the VAE's settings, our (SPEC) warm-up.
+    return {**POSTER_COMMON, **_POSTER_RUN, **POSTER_DSPRITES["vae"], "lr": DEFAULT_LR[method]}
+
+
 # Presets: a dict of field values, or a dict method -> field values ("poster": the poster's dSprites
-# settings for whichever --model is chosen). Epoch counts: the poster's code trains 30 epochs on dSprites
-# ([Common_dsprites] epochs = 30; 737,280 / 64 = 11,520 steps per epoch) with batch 64 and reg_anneal
-# 10,000 steps ([Custom]; 100,000 for betaB).
+# settings for whichever --model is chosen; 737,280 / 64 = 11,520 steps per epoch).
 PRESETS = {
     # The default: finishes in a few minutes on a 2-core CPU and already learns position and scale.
     "quick": {"steps": 3000, "batch_size": 64, "checkpoint_every": 500, "summary_every": 50,
               "image_every": 500, "metrics_every": 0},
-    "poster": {
-        method: {"epochs": 30.0, "steps": None, "batch_size": 64, "checkpoint_every": 5000,
-                 "summary_every": 100, "image_every": 5000, "metrics_every": 0,
-                 **({"reg_anneal_steps": 10_000} if method != "beta_vae_b" else {}),
-                 # Burgess et al. 2018 and the poster's code (betaB_G = 1000) use G = 1000; SPEC §2 and
-                 # make_objective's default say 100. The poster preset follows the paper.
-                 **({"capacity_weight": 1000.0} if method == "beta_vae_b" else {}),
-                 # Kim & Mnih use two batches of 64 per step; we split one batch in halves, so 128.
-                 **({"batch_size": 128} if method == "factor_vae" else {})}
-        for method in METHODS
-    },
-    "poster_beta50": {"model": "beta_vae_h", "beta": 50.0, "epochs": 30.0, "steps": None,
-                      "batch_size": 64, "checkpoint_every": 5000, "summary_every": 100,
-                      "image_every": 5000, "reg_anneal_steps": 10_000},
+    "poster": {method: _poster_entry(method) for method in METHODS},
+    # Poster Table 1's beta = 50 row: the beta-VAE_H settings with B = 50.
+    "poster_beta50": {"model": "beta_vae_h", **_poster_entry("beta_vae_h"), "beta": 50.0},
 }
 
 # Fields that may change between a run and its resumption (everything else must match config.json).
@@ -129,6 +152,7 @@ class TrainConfig:
     lambda_od: float | None = None
     lambda_d: float | None = None
     reg_anneal_steps: int | None = None
+    reg_anneal_terms: str | None = None  # "all" | "reference" (None: "all")
     # execution and outputs
     seed: int = 0
     jit_compile: str = "auto"            # "auto" (XLA on GPU, off on CPU where it is ~2x slower) | true | false
@@ -178,7 +202,7 @@ class TrainConfig:
     def method_hparams(self):
         """{name: value} of the chosen method's hyper-parameters, as make_objective takes them, with
         the defaults filled in (lambda_d may stay None: make_objective derives it from lambda_od)."""
-        defaults = {**DEFAULT_HPARAMS[self.model], "reg_anneal_steps": 0}
+        defaults = {**DEFAULT_HPARAMS[self.model], "reg_anneal_steps": 0, "reg_anneal_terms": "all"}
         out = {}
         for name in METHOD_HPARAMS[self.model]:
             value = getattr(self, name)
@@ -262,6 +286,12 @@ class TrainConfig:
                      "c_steps", "reg_anneal_steps"):
             if name in hp and hp[name] is not None and not hp[name] >= 0:
                 raise ConfigError(f"{name} must be >= 0 for {self.model}, got {hp[name]!r}")
+        if hp["reg_anneal_terms"] not in ANNEAL_TERMS:
+            raise ConfigError(f"reg_anneal_terms must be one of {', '.join(ANNEAL_TERMS)}, got "
+                              f"{hp['reg_anneal_terms']!r}")
+        if hp["reg_anneal_terms"] == "reference" and self.model not in REFERENCE_METHODS:
+            raise ConfigError(f"reg_anneal_terms=reference is the poster's code's schedule, which has no "
+                              f"{self.model}; use all")
         if "estimator" in hp and hp["estimator"] not in ESTIMATORS:
             raise ConfigError(f"unknown estimator {hp['estimator']!r}; valid: {', '.join(ESTIMATORS)}")
 

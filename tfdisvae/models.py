@@ -142,7 +142,7 @@ class DisentanglingVAE(keras.Model):
       seed: seed of the SeedGenerator of the reparameterisation noise and the permutations.
       **hparams: the method's hyper-parameters, named as in `tfdisvae.objectives.make_objective`
         (beta, alpha, gamma, estimator, c_init, c_final, c_steps, capacity_weight, tc_weight, lambda_od,
-        lambda_d, reg_anneal_steps). None or absent: the method's default.
+        lambda_d, reg_anneal_steps, reg_anneal_terms). None or absent: the method's default.
     """
 
     def __init__(self, method="vae", latent_dim=10, image_shape=(64, 64, 1), arch="burgess",
@@ -169,7 +169,8 @@ class DisentanglingVAE(keras.Model):
         self.dataset_size = int(dataset_size)
         self.seed = seed
         self.objective = make_objective(method, **hparams)
-        self.hparams = {**DEFAULT_HPARAMS[method], "reg_anneal_steps": 0, **hparams}
+        self.hparams = {**DEFAULT_HPARAMS[method], "reg_anneal_steps": 0, "reg_anneal_terms": "all",
+                        **hparams}
 
         self.encoder = networks.make_encoder(arch, self.image_shape, self.latent_dim)
         self.decoder = networks.make_decoder(arch, self.image_shape, self.latent_dim)

@@ -4,9 +4,16 @@ A study is a list of `Setting`s (a method, its hyper-parameters, a preset). For 
 it trains an ordinary run directory STUDY_DIR/<setting>-seed<k>/ with `training.train`, writes the
 poster's Fig. 2-4 with `viz.write_figures`, evaluates it with `evaluate.evaluate_run`, and finally writes
 
-  STUDY_DIR/table.md     one row per setting (mean ± sample std over seeds), then the poster's numbers beside ours
-  STUDY_DIR/table.json   the same numbers, every seed's values, the units and the settings used
+  STUDY_DIR/table.md     one row per setting (mean ± sample std over seeds), then ours / the poster's shipped
+                         model / the poster's published number side by side, then the pattern check
+  STUDY_DIR/table.json   the same numbers, every seed's values and metric curves, the units, the settings
   STUDY_DIR/hparams/     TensorBoard HParams logs: one trial per run (its hyper-parameters + final metrics)
+  STUDY_DIR/aam_over_training.png, mig_over_training.png   the MetricsCallback's curves of every run
+
+The poster's shipped models (YannDubs/disentangling-vae results/<name>_dsprites/model.pt, imported with
+tfdisvae.pretrained.from_disentangling_vae and evaluated with the same estimator on the same data) enter
+through a JSON file (SHIPPED_PATH, `--shipped`); its format is `read_shipped`'s docstring. Without the file
+their cells show "—".
 
 Resuming: a run is finished when its newest checkpoint reached the run's steps and its metrics.json (of
 that step) holds every requested metric; finished runs are skipped, a half-trained one resumes from its
@@ -95,6 +102,26 @@ POSTER_TABLE1 = {
 # A latent is active when its mean KL(q(z_j|x) || p(z_j)) over the evaluated images reaches this.
 ACTIVE_KL = 0.1
 
+# The unit of the poster's loss columns. Its code logs test losses (disvae/evaluate.py compute_losses,
+# results/*/test_losses.log) as: BCE summed over pixels and KL in nats, each averaged over a batch of
+# eval_batchsize = 1000 images (losses.py _reconstruction_loss, _kl_normal_loss: nats per image), summed
+# over the batches seen and divided by len(dataloader) = ceil(737,280 / 1000) = 738 batches — but its
+# `return` sits inside the batch loop, so only the first batch (images 0-999 in file order, z = the
+# posterior mean in eval mode) is summed. The logged number is therefore nats per image / 738, and the
+# shipped test_losses.log agree with Table 1 on that scale (VAE: KL 0.031, loss 0.036; poster 0.025,
+# 0.034). We divide our all-points means (nats per image, one z sample) by the same 738.
+POSTER_EVAL_BATCH = 1000
+POSTER_LOG_UNIT = ("nats per image / {divisor} (the poster's code: its first 1000-image batch divided by the "
+                   "number of batches)")
+
+
+def poster_log_divisor(dataset_size=737_280, eval_batch=POSTER_EVAL_BATCH):
+    """len(dataloader) of the poster's evaluation: the number its logged losses are divided by."""
+    return math.ceil(int(dataset_size) / int(eval_batch))
+
+
+SHIPPED_PATH = os.path.join("results", "poster_shipped.json")
+
 # Table columns: (key in metrics.json, header with its unit).
 COLUMNS = (
     ("aam", "AAM (0-1)"),
@@ -109,18 +136,23 @@ COLUMNS = (
     ("var_dimwise_kl", "var. dim-wise KL (nats², over latents)"),
     ("active_latents", f"active latents (KL ≥ {ACTIVE_KL} nats)"),
 )
-# Ours beside the poster's: the per-pixel versions of the normalised columns.
-COMPARISON = (("aam", "aam", "AAM"), ("mmig", "mmig", "MMIG"), ("kl", "kl_per_pixel", "KL (nats/pixel)"),
-              ("log_likelihood", "log_likelihood_per_pixel", "log-likelihood (nats/pixel)"),
-              ("loss", "loss_per_pixel", "total loss (nats/pixel)"),
-              ("var_dimwise_kl", "var_dimwise_kl", "var. dim-wise KL (nats²)"))
+# Ours / the shipped model / the poster's number: (key in POSTER_TABLE1 or None, metrics.json key,
+# header, divisor: 1 or "poster_log" for the loss columns in the poster's logged unit).
+COMPARISON = (("aam", "aam", "AAM", 1), (None, "mig", "MIG", 1), ("mmig", "mmig", "MMIG", 1),
+              ("kl", "kl", "KL", "poster_log"), ("log_likelihood", "log_likelihood", "log-likelihood",
+                                                  "poster_log"),
+              ("loss", "loss", "total loss", "poster_log"),
+              ("var_dimwise_kl", "var_dimwise_kl", "var. dim-wise KL (nats²)", 1))
 
-# The poster's estimator and table columns run at their published sizes (every data point) unless
-# --poster_num_points says otherwise; the disentanglement_lib scores with --num_points.
+# Every metric runs at its published size by default: every data point for the poster's estimator and
+# table columns (--poster_num_points to change), disentanglement_lib's own sizes (10,000 / 5,000 points,
+# 10,000 / 5,000 FactorVAE votes) for its scores (--num_points n: about n points, suite.quick_sizes).
+# With both at the same size one evaluation computes all, encoding every point once (SharedEncoding).
 POSTER_METRICS = ("mig", "mmig", "aam", "elbo")
 DLIB_METRICS = ("mig_discrete", "factor_vae_score", "dci")
 DEFAULT_METRICS = ",".join(POSTER_METRICS + DLIB_METRICS)
-DEFAULT_NUM_POINTS = 2048
+DEFAULT_NUM_POINTS = None
+CURVE_METRICS = ("aam", "mig")  # read back from each run's MetricsCallback scalars (metrics/<name>)
 FIGURES = ("reconstruct_traverse", "kl_curves", "prior_traversals")  # poster Fig. 2, 3, 4
 
 # metric name -> the keys it writes into metrics.json (what "evaluated" means for a run).
@@ -238,12 +270,12 @@ def run_one(setting, seed, study_dir, *, steps=None, images=None, metrics=DEFAUL
         write_figures(run_dir, plots=tuple(figures), data=data, seed=int(seed), log=log)
     # The poster's estimator and columns first (their sizes), then the disentanglement_lib scores at
     # num_points; evaluate_run adds both to the same metrics.json (same step).
-    if poster:
-        evaluate_run(run_dir, poster, num_points=poster_num_points, num_samples=num_samples,
-                     seed=int(seed), data_dir=data_dir, data=data, log=log)
-    if dlib:
-        evaluate_run(run_dir, dlib, num_points=num_points, num_samples=num_samples, seed=int(seed),
-                     data_dir=data_dir, data=data, log=log)
+    groups = ([(poster + dlib, num_points)] if poster_num_points == num_points
+              else [(poster, poster_num_points), (dlib, num_points)])
+    for names, points in groups:
+        if names:
+            evaluate_run(run_dir, names, num_points=points, num_samples=num_samples, seed=int(seed),
+                         data_dir=data_dir, data=data, log=log)
     return run_dir, state
 
 
@@ -275,17 +307,19 @@ def _cell(entry):
 
 def build_table(study, study_dir, seeds=(0,), only=None, steps=None, metrics=DEFAULT_METRICS,
                 num_points=DEFAULT_NUM_POINTS, poster_num_points=None, num_samples=None, overrides=None,
-                images=None):
+                images=None, shipped=SHIPPED_PATH):
     """Collect every finished run's metrics.json into the table dict (what table.json holds).
 
     A (setting, seed) without a finished run is listed under "missing"; its row uses the seeds found.
+    shipped: the path of the shipped models' scores (read_shipped); absent: their cells are "—".
     """
     from tfdisvae.metrics.mutual_information import DEFAULT_NUM_SAMPLES
 
     poster, dlib = _split_metrics(metrics)
+    shipped_models = read_shipped(shipped) if shipped and os.path.isfile(shipped) else None
     rows, missing = [], []
     for setting in select(study, only):
-        per_seed, steps_done = {}, {}
+        per_seed, steps_done, curves = {}, {}, {}
         for seed in seeds:
             run_dir = os.path.join(study_dir, run_name(setting, seed))
             config = setting.config(seed, run_dir, steps, None, overrides, images)
@@ -295,11 +329,15 @@ def build_table(study, study_dir, seeds=(0,), only=None, steps=None, metrics=DEF
             saved = read_metrics(run_dir)
             per_seed[int(seed)] = _with_active_latents(saved["metrics"])
             steps_done[int(seed)] = saved["step"]
+            curves[int(seed)] = training_curves(run_dir)
         keys = sorted({k for values in per_seed.values() for k in values})
         summary = {k: _mean_std([v[k] for v in per_seed.values() if k in v]) for k in keys}
         rows.append({"setting": setting.name, "label": setting.label or setting.name,
                      "model": setting.model, "beta": setting.beta, "seeds": sorted(per_seed),
-                     "steps": steps_done, "values": summary, "per_seed": per_seed,
+                     "steps": steps_done, "values": summary, "per_seed": per_seed, "curves": curves,
+                     "capacity": _final_capacity(setting, steps_done, steps, overrides, images),
+                     "shipped": (_with_active_latents(shipped_models[setting.name]["metrics"])
+                                 if shipped_models and setting.name in shipped_models else None),
                      "poster": (dict(zip(POSTER_COLUMNS, POSTER_TABLE1[setting.poster], strict=True))
                                 if setting.poster in POSTER_TABLE1 else None)})
     table = {
@@ -307,14 +345,82 @@ def build_table(study, study_dir, seeds=(0,), only=None, steps=None, metrics=DEF
         "command": study_command(study, steps, seeds, metrics, num_points, poster_num_points, num_samples,
                                  only, images),
         "seeds": [int(s) for s in seeds], "metrics": list(poster + dlib),
-        "num_points": {"poster_metrics": poster_num_points or "all points", "dlib_metrics": num_points},
+        "num_points": {"poster_metrics": poster_num_points or "all points",
+                       "dlib_metrics": num_points or "disentanglement_lib's sizes"},
+        "shipped": {"path": shipped, "found": shipped_models is not None},
+        "poster_log_divisor": poster_log_divisor(),
+        "poster_log_unit": POSTER_LOG_UNIT.format(divisor=poster_log_divisor()),
         "num_samples": num_samples or DEFAULT_NUM_SAMPLES,
         "columns": [{"key": k, "header": h} for k, h in COLUMNS],
         "std": "sample standard deviation over seeds (ddof = 1); none with one seed",
         "rows": rows, "missing": missing,
     }
     table["pattern"] = check_pattern(table)
+    table["pattern_shipped"] = check_pattern(table, source="shipped") if shipped_models else []
     return table
+
+
+def read_shipped(path):
+    """The scores of the poster's shipped models: {setting name: {"metrics": {...}, ...}}.
+
+    The file (results/poster_shipped.json, written by whoever evaluates the imported models):
+
+        {"source": "YannDubs/disentangling-vae <commit>, results/<name>_dsprites/model.pt",
+         "command": "how the scores were computed",
+         "models": {"vae":           {"model": "VAE_dsprites",    <a run's metrics.json>},
+                    "beta_vae_h_b4": {"model": "betaH_dsprites",  ...},
+                    "beta_vae_b":    {"model": "betaB_dsprites",  ...},
+                    "factor_vae":    {"model": "factor_dsprites", ...},
+                    "beta_tcvae":    {"model": "btcvae_dsprites", ...}}}
+
+    Each entry of "models" is keyed by the study's setting name and holds what `evaluate.evaluate_run`
+    writes to a run's metrics.json ("metrics": {name: value} with the same keys — aam, mig, mmig, kl,
+    log_likelihood, loss, kl_z<j>, ... — and optionally "step", "settings", "units"), plus "model": the
+    shipped folder it came from. Settings without a shipped model (β = 50) are simply absent.
+    Raises ValueError (one line) on another layout.
+    """
+    with open(path, encoding="utf-8") as f:
+        try:
+            content = json.load(f)
+        except ValueError as err:
+            raise ValueError(f"{path} is not JSON ({err}); see study.read_shipped for its format") from None
+    models = content.get("models") if isinstance(content, dict) else None
+    if not isinstance(models, dict):
+        raise ValueError(f"{path} has no \"models\" object {{setting: {{\"metrics\": {{...}}}}}}; see "
+                         "study.read_shipped for its format")
+    known = {s.name for settings in STUDIES.values() for s in settings}
+    for name, entry in models.items():
+        if name not in known:
+            raise ValueError(f"{path}: unknown setting {name!r} under \"models\"; valid: "
+                             f"{', '.join(sorted(known))}")
+        if not isinstance(entry, dict) or not isinstance(entry.get("metrics"), dict):
+            raise ValueError(f"{path}: models.{name} needs a \"metrics\" object (a run's metrics.json "
+                             "layout); see study.read_shipped")
+    return models
+
+
+def training_curves(run_dir, names=CURVE_METRICS):
+    """{name: [[step, value], ...]} of the run's MetricsCallback scalars metrics/<name> (RUN/logs/train);
+    names the run did not record are left out."""
+    from tfdisvae import runs
+    from tfdisvae.viz.plots import read_scalars
+
+    log_dir = runs.train_log_dir(run_dir)
+    if not os.path.isdir(log_dir):
+        return {}
+    scalars = read_scalars(log_dir, "metrics/")
+    return {name: [[int(a), float(b)] for a, b in zip(*scalars[f"metrics/{name}"], strict=True)]
+            for name in names if f"metrics/{name}" in scalars}
+
+
+def _final_capacity(setting, steps_done, steps, overrides, images):
+    """β-VAE_B's capacity C (nats) at the step each seed's run stopped, {seed: C}; None for others."""
+    if setting.model != "beta_vae_b" or not steps_done:
+        return None
+    config = setting.config(0, "unused", steps, None, overrides, images)
+    hp = config.method_hparams()
+    return {seed: hp["c_init"] + (hp["c_final"] - hp["c_init"]) * min(step / hp["c_steps"], 1.0)
+            if hp["c_steps"] else hp["c_final"] for seed, step in steps_done.items()}
 
 
 def _with_active_latents(values):
@@ -328,7 +434,7 @@ def _with_active_latents(values):
 def _budget(steps, images):
     if images is not None:
         return f"{int(images):,} images (steps = images / batch size)"
-    return steps if steps is not None else "preset (30 epochs)"
+    return steps if steps is not None else "the preset's (30 epochs; FactorVAE 60 epochs of batch 128)"
 
 
 def study_command(study, steps=None, seeds=(0,), metrics=DEFAULT_METRICS, num_points=DEFAULT_NUM_POINTS,
@@ -353,26 +459,38 @@ def study_command(study, steps=None, seeds=(0,), metrics=DEFAULT_METRICS, num_po
     return " ".join(parts)
 
 
-# The poster's findings (SPEC §5) that a study checks: disentangling methods above the VAE on AAM and MIG,
-# and β = 50 collapsing to fewer active latents with a worse likelihood.
-DISENTANGLING = ("factor_vae", "beta_vae_h_b4", "beta_tcvae")
+# The pattern a study checks: what the poster's shipped models show under a correct estimator (issue 18:
+# VAE AAM 0.16 / MIG 0.10 below every disentangling model; FactorVAE 0.37 above β-VAE_H 0.20 on AAM), the
+# poster's β = 50 collapse, and β-VAE_B training at all (its KL tracks the capacity C and its code carries
+# information; a collapsed start has KL ≈ 0 ≠ C and index-code MI ≈ 0).
+DISENTANGLING = ("beta_vae_h_b4", "beta_vae_b", "factor_vae", "beta_tcvae")
+CAPACITY_TOLERANCE = 0.1  # "KL follows C": |KL − C| ≤ 10 % of C at the run's last step
+MIN_INFORMATION = 0.1     # nats of index-code MI: far above the estimator's noise (±0.002 nats)
 
 
-def check_pattern(table):
-    """The poster's pattern, checked on the table's means: a list of {"claim", "held", "evidence"}.
+def check_pattern(table, source="ours"):
+    """The pattern, checked on the table's means: a list of {"claim", "held", "evidence"}.
 
+    source: "ours" (the retrained runs' means over seeds) or "shipped" (the poster's shipped models).
     held is True or False, or None when a row or value the claim needs is not in the table.
     """
-    rows = {row["setting"]: row for row in table["rows"] if row["seeds"]}
+    if source not in ("ours", "shipped"):
+        raise ValueError(f"source must be 'ours' or 'shipped', got {source!r}")
+    rows = {row["setting"]: row for row in table["rows"]}
     labels = {s.name: s.label or s.name for settings in STUDIES.values() for s in settings}
     labels.update({row["setting"]: row["label"] for row in table["rows"]})
 
-    def mean(setting, key):
-        entry = rows.get(setting, {}).get("values", {}).get(key)
+    def value(setting, key):
+        row = rows.get(setting)
+        if row is None:
+            return None
+        if source == "shipped":
+            return (row.get("shipped") or {}).get(key)
+        entry = row.get("values", {}).get(key) if row["seeds"] else None
         return None if entry is None else entry["mean"]
 
     def compare(claim, left, right, key, higher):
-        a, b = mean(left, key), mean(right, key)
+        a, b = value(left, key), value(right, key)
         if a is None or b is None:
             return {"claim": claim, "held": None, "evidence": "not in the table"}
         held = a > b if higher else a < b
@@ -382,19 +500,39 @@ def check_pattern(table):
     checks = []
     for key, name in (("aam", "AAM"), ("mig", "MIG")):
         for setting in DISENTANGLING:
-            label = labels.get(setting, setting)
-            checks.append(compare(f"{label} above VAE on {name}", setting, "vae", key, True))
+            checks.append(compare(f"{labels[setting]} above VAE on {name}", setting, "vae", key, True))
+    checks.append(compare("FactorVAE above β-VAE_H (β = 4) on AAM", "factor_vae", "beta_vae_h_b4",
+                          "aam", True))
     checks.append(compare("β-VAE_H (β = 50) has fewer active latents than VAE", "beta_vae_h_b50", "vae",
                           "active_latents", False))
     for other in ("vae", "beta_vae_h_b4"):
-        checks.append(compare(f"β-VAE_H (β = 50) has a worse log-likelihood than {labels.get(other, other)}",
+        checks.append(compare(f"β-VAE_H (β = 50) has a worse log-likelihood than {labels[other]}",
                               "beta_vae_h_b50", other, "log_likelihood", False))
-    aams = {s: mean(s, "aam") for s in rows if s in POSTER_TABLE1 and mean(s, "aam") is not None}
-    if "factor_vae" in aams and len(aams) > 1:
-        best = max(aams, key=aams.get)
-        checks.append({"claim": "FactorVAE has the highest AAM of the poster's settings",
-                       "held": best == "factor_vae",
-                       "evidence": ", ".join(f"{labels[s]} {_fmt(v)}" for s, v in aams.items())})
+    checks += _capacity_checks(rows.get("beta_vae_b"), value, source)
+    return checks
+
+
+def _capacity_checks(row, value, source):
+    """β-VAE_B trains: its KL follows C, and its code carries information (index-code MI)."""
+    follows = f"β-VAE_B's KL follows its capacity C (within {CAPACITY_TOLERANCE:.0%} of C)"
+    informs = f"β-VAE_B's code carries information (index-code MI > {MIN_INFORMATION} nats)"
+    kl, mi = value("beta_vae_b", "kl"), value("beta_vae_b", "index_code_mi")
+    if source == "shipped":  # trained past its C schedule: C = the preset's c_final
+        capacity = TrainConfig.create("poster", model="beta_vae_b").method_hparams()["c_final"]
+    else:
+        caps = list(((row or {}).get("capacity") or {}).values())
+        capacity = sum(caps) / len(caps) if caps else None
+    checks = []
+    if kl is None or capacity is None:
+        checks.append({"claim": follows, "held": None, "evidence": "not in the table"})
+    else:
+        checks.append({"claim": follows, "held": bool(abs(kl - capacity) <= CAPACITY_TOLERANCE * capacity),
+                       "evidence": f"KL {_fmt(kl)} nats, C {_fmt(capacity)} nats"})
+    if mi is None:
+        checks.append({"claim": informs, "held": None, "evidence": "not in the table"})
+    else:
+        checks.append({"claim": informs, "held": bool(mi > MIN_INFORMATION),
+                       "evidence": f"index-code MI {_fmt(mi)} nats"})
     return checks
 
 
@@ -402,39 +540,88 @@ def _points(n):
     return n if isinstance(n, str) else f"{n} points"
 
 
+def _scaled_cell(entry, divisor):
+    """An ours-cell ({mean, std, n} or None) divided by `divisor`."""
+    if entry is None or divisor == 1:
+        return _cell(entry)
+    std = None if entry["std"] is None else entry["std"] / divisor
+    return _cell({"mean": entry["mean"] / divisor, "std": std, "n": entry["n"]})
+
+
 def table_markdown(table):
     """The Markdown text of table.md."""
+    dlib_points = table["num_points"]["dlib_metrics"]
+    dlib_sizes = (f"about {_points(dlib_points)} (tfdisvae.metrics.suite.quick_sizes)"
+                  if isinstance(dlib_points, int) else "disentanglement_lib's own sizes (10,000 / 5,000)")
     lines = [f"# Study {table['study']}", "", f"Command: `{table['command']}`", "",
              f"Budget per run: {table['steps']}. Seeds: {', '.join(map(str, table['seeds']))} "
              f"(mean ± {table['std']}). Metric sizes: the poster's estimator (AAM, MMIG, MIG) and the "
              f"loss columns on {_points(table['num_points']['poster_metrics'])} "
              f"({table['num_samples']} Monte-Carlo samples); MIG discrete, FactorVAE score and DCI on "
-             f"about {_points(table['num_points']['dlib_metrics'])} (tfdisvae.metrics.suite.quick_sizes).",
-             ""]
+             f"{dlib_sizes}.", ""]
     header = ["setting", "seeds"] + [h for _, h in COLUMNS]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in table["rows"]:
         cells = [row["label"], ",".join(map(str, row["seeds"])) or "—"]
         cells += [_cell(row["values"].get(k)) for k, _ in COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "## Beside the poster (SPEC §5)", "",
-              "The poster normalised KL, log-likelihood and total loss without saying how; ours are "
-              "given per pixel (nats / (64·64)). AAM and MMIG are dimensionless.", ""]
-    header = ["setting"] + [f"{h}: ours / poster" for _, _, h in COMPARISON]
+    divisor = table.get("poster_log_divisor", poster_log_divisor())
+    shipped = table.get("shipped", {})
+    lines += ["", "## Beside the poster: ours / the poster's shipped model / the poster's number", "",
+              "Each cell: ours (retrained, mean ± std over seeds) / the poster's shipped model (imported, the "
+              "same estimator on the same data; "
+              + (f"from {shipped.get('path')}" if shipped.get("found")
+                 else f"— : {shipped.get('path') or SHIPPED_PATH} not found")
+              + ") / the poster's Table 1 (— where it has no number). AAM, MIG and MMIG are "
+              f"dimensionless; KL, log-likelihood and total loss are in the unit the poster's code logs: "
+              f"{POSTER_LOG_UNIT.format(divisor=divisor)} (study.POSTER_LOG_UNIT), i.e. the "
+              "nats-per-image columns above divided by "
+              f"{divisor}.", ""]
+    header = ["setting"] + [f"{h}: ours / shipped / poster" for _, _, h, _ in COMPARISON]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in table["rows"]:
-        poster = row["poster"] or {}
+        poster, theirs = row["poster"] or {}, row.get("shipped") or {}
         cells = [row["label"]]
-        cells += [f"{_cell(row['values'].get(ours))} / {_fmt(poster.get(key))}" for key, ours, _ in COMPARISON]
+        for key, ours, _, unit in COMPARISON:
+            d = divisor if unit == "poster_log" else 1
+            mine = _scaled_cell(row["values"].get(ours), d)
+            other = theirs.get(ours)
+            cells.append(f"{mine} / {_fmt(None if other is None else other / d)} / "
+                         f"{_fmt(poster.get(key) if key else None)}")
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "## The poster's pattern, checked on these means", "",
-              "| claim | held | evidence |", "|---|---|---|"]
     verdict = {True: "yes", False: "**no**", None: "—"}
+    lines += ["", "## The pattern, checked on these means", "",
+              "What the poster's shipped models show under a correct estimator (study.check_pattern).", "",
+              "| claim | ours | evidence | shipped | evidence |", "|---|---|---|---|---|"]
+    theirs = {c["claim"]: c for c in table.get("pattern_shipped", [])}
     for check in table["pattern"]:
-        lines.append(f"| {check['claim']} | {verdict[check['held']]} | {check['evidence']} |")
+        other = theirs.get(check["claim"], {"held": None, "evidence": "—"})
+        lines.append(f"| {check['claim']} | {verdict[check['held']]} | {check['evidence']} | "
+                     f"{verdict[other['held']]} | {other['evidence']} |")
+    curves = [name for name in CURVE_METRICS
+              if any(c.get(name) for row in table["rows"] for c in row.get("curves", {}).values())]
+    if curves:
+        lines += ["", "## Over training", ""]
+        lines += [f"![{name} over training]({name}_over_training.png)" for name in curves]
     if table["missing"]:
         lines += ["", f"Not finished (left out): {', '.join(table['missing'])}."]
     return "\n".join(lines) + "\n"
+
+
+def write_curves(table, study_dir):
+    """STUDY_DIR/<metric>_over_training.png for each CURVE_METRICS the runs recorded; returns the paths."""
+    from tfdisvae.viz.plots import metric_curves
+
+    paths = []
+    for name in CURVE_METRICS:
+        sources = {f"{row['label']} (seed {seed})": tuple(zip(*curve[name], strict=True))
+                   for row in table["rows"] for seed, curve in row.get("curves", {}).items()
+                   if curve.get(name)}
+        if sources:
+            path = os.path.join(study_dir, f"{name}_over_training.png")
+            metric_curves(sources, name, title=f"{name.upper()} over training, {table['study']}").save(path)
+            paths.append(path)
+    return paths
 
 
 def write_hparams(table, study_dir):
@@ -487,13 +674,15 @@ def write_table(table, study_dir):
     with open(js, "w", encoding="utf-8") as f:
         json.dump(table, f, indent=2, sort_keys=True, ensure_ascii=False)
     write_hparams(table, study_dir)
+    write_curves(table, study_dir)
     return md, js
 
 
 def run_study(study="poster_table1", study_dir=None, *, steps=None, images=None, seeds=(0,),
               metrics=DEFAULT_METRICS,
               num_points=DEFAULT_NUM_POINTS, poster_num_points=None, num_samples=None, only=None,
-              data_dir=None, data=None, table_only=False, figures=FIGURES, overrides=None, log=print):
+              data_dir=None, data=None, table_only=False, figures=FIGURES, overrides=None,
+              shipped=SHIPPED_PATH, log=print):
     """Run (or resume) a study and write its table; returns the table dict (table.json's content).
 
     Args:
@@ -501,11 +690,13 @@ def run_study(study="poster_table1", study_dir=None, *, steps=None, images=None,
       images: an image budget for every run instead (steps = images / the run's batch size).
       seeds: the seeds of each setting. metrics: metric names (tfdisvae.metrics.METRICS).
       num_points: about this many points for the disentanglement_lib metrics (mig_discrete,
-        factor_vae_score, dci, ...); poster_num_points: for mig/mmig/aam/elbo (None: every point).
+        factor_vae_score, dci, ...; None: their published sizes); poster_num_points: for
+        mig/mmig/aam/elbo (None: every point). Equal sizes: one evaluation, every point encoded once.
       only: setting names to run (default all). data: a GroundTruthData for training and evaluation
         (default: each run's data set). table_only: train and evaluate nothing, rebuild the table.
       figures: viz plots written per run (default the poster's Fig. 2-4; () for none).
       overrides: more TrainConfig fields for every run (e.g. {"latent_dim": 3}).
+      shipped: the shipped models' scores (read_shipped's format); absent: "—" in their cells.
     """
     study_dir = study_dir or os.path.join("runs", f"study-{study}")
     settings = select(study, only)
@@ -517,7 +708,7 @@ def run_study(study="poster_table1", study_dir=None, *, steps=None, images=None,
             for seed in seeds:
                 run_one(setting, seed, study_dir, data_dir=data_dir, data=data, figures=figures,
                         log=log, **common)
-    table = build_table(study, study_dir, seeds=seeds, only=only, **common)
+    table = build_table(study, study_dir, seeds=seeds, only=only, shipped=shipped, **common)
     md, js = write_table(table, study_dir)
     log(f"study: wrote {md}, {js} and {os.path.join(study_dir, 'hparams')}"
         + (f"; not finished: {', '.join(table['missing'])}" if table["missing"] else ""))
@@ -538,7 +729,9 @@ flags.DEFINE_string("study_dir", None, "Study directory (default runs/study-<stu
 flags.DEFINE_string("metrics", DEFAULT_METRICS, "Comma-separated metric names (tfdisvae.metrics.METRICS).",
                     flag_values=FLAGS)
 flags.DEFINE_integer("num_points", DEFAULT_NUM_POINTS, "Points for mig_discrete, factor_vae_score, dci "
-                     "(smaller than disentanglement_lib's 10,000 so a CPU study finishes).", flag_values=FLAGS)
+                     "(default: disentanglement_lib's sizes, 10,000 / 5,000).", flag_values=FLAGS)
+flags.DEFINE_string("shipped", SHIPPED_PATH, "JSON of the poster's shipped models' scores "
+                    "(study.read_shipped); absent: their cells show —.", flag_values=FLAGS)
 flags.DEFINE_integer("poster_num_points", None, "Points for mig, mmig, aam, elbo (default every point).",
                      flag_values=FLAGS)
 flags.DEFINE_integer("num_samples", None, "Monte-Carlo samples of the poster's MI estimator (default 2000).",
@@ -575,7 +768,7 @@ def main(argv):
                   metrics=FLAGS.metrics, num_points=FLAGS.num_points,
                   poster_num_points=FLAGS.poster_num_points, num_samples=FLAGS.num_samples,
                   only=FLAGS.only, data_dir=FLAGS.data_dir, table_only=FLAGS.table_only,
-                  figures=FIGURES if FLAGS.figures else (), overrides=overrides)
+                  figures=FIGURES if FLAGS.figures else (), overrides=overrides, shipped=FLAGS.shipped)
     except (FileNotFoundError, ValueError) as err:
         raise app.UsageError(str(err)) from err
 

@@ -49,3 +49,31 @@ def test_identical_posteriors_have_no_mi_and_no_tc():
     est = full_data_decomposition(mean, log_var, num_samples=500, seed=0, chunk_size=128)
     assert est["index_code_mi"] == pytest.approx(0.0, abs=1e-4)
     assert est["total_correlation"] == pytest.approx(0.0, abs=1e-4)
+
+
+@pytest.mark.parametrize("chunk_size", [None, 7, 64])
+def test_full_data_decomposition_equals_a_float64_mixture_sum(chunk_size):
+    """Against plain float64 log-sum-exps over every point (chunks that do not divide N are padded), with
+    posteriors whose widths differ by e^8 (the shifted marginal sums must not underflow)."""
+    from scipy.special import logsumexp
+
+    rng = np.random.default_rng(4)
+    n, d = 150, 3
+    mean = rng.normal(size=(n, d)).astype(np.float32)
+    log_var = rng.uniform(-8.0, 0.0, size=(n, d)).astype(np.float32)
+    est = full_data_decomposition(mean, log_var, num_samples=40, seed=5, chunk_size=chunk_size)
+    draw = np.random.default_rng(5)  # the function's draws: the points, then their noise
+    picked = draw.choice(n, size=40, replace=False)
+    eps = draw.standard_normal((40, d)).astype(np.float32)
+    m64, lv64 = mean.astype(np.float64), log_var.astype(np.float64)
+    z = (mean[picked] + np.exp(0.5 * log_var[picked]) * eps).astype(np.float64)
+    log_p = -0.5 * (np.log(2 * np.pi) + lv64[None] + (z[:, None] - m64[None]) ** 2 * np.exp(-lv64[None]))
+    log_qz = logsumexp(log_p.sum(2), axis=1) - np.log(n)
+    log_qzj = logsumexp(log_p, axis=1) - np.log(n)
+    log_qzx = (-0.5 * (np.log(2 * np.pi) + lv64[picked] + eps.astype(np.float64) ** 2)).sum(1)
+    log_pzj = -0.5 * (np.log(2 * np.pi) + z**2)
+    np.testing.assert_allclose(est["index_code_mi"], np.mean(log_qzx - log_qz), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(est["total_correlation"], np.mean(log_qz - log_qzj.sum(1)), rtol=1e-4,
+                               atol=1e-4)
+    np.testing.assert_allclose(est["dimwise_kl_per_latent"], np.mean(log_qzj - log_pzj, axis=0),
+                               rtol=1e-4, atol=1e-4)

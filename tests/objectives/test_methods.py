@@ -245,3 +245,56 @@ def test_discriminator_logit_convention_matches_softmax_ratio():
     ls = log_softmax(lg, axis=1)
     out = run(M.make_objective("factor_vae", tc_weight=1.0), fixed_batch())
     close(out["total_correlation"], np.mean(ls[:, 0] - ls[:, 1]))
+
+
+# reg_anneal_terms="reference": the terms the poster's code (disvae/models/losses.py) multiplies by
+# its anneal_reg, per method; the others keep weight 1.
+REFERENCE_ANNEALED = {"vae": {"kl"}, "beta_vae_h": {"kl"}, "beta_vae_b": set(),
+                      "factor_vae": {"total_correlation"}, "beta_tcvae": {"dimwise_kl"}}
+
+
+def expected_reference_loss(method, x, w, step, **h):
+    """The reference's loss in closed form (BetaHLoss, BetaBLoss, FactorKLoss, BtcvaeLoss)."""
+    t = np_terms(x, estimator=h.get("estimator", "mss"))
+    if method in ("vae", "beta_vae_h"):
+        return t["recon"] + w * h.get("beta", 1.0) * t["kl"]
+    if method == "factor_vae":
+        lg = x["tc_logits"].astype(np.float64)
+        return t["recon"] + t["kl"] + w * h["tc_weight"] * np.mean(lg[:, 0] - lg[:, 1])
+    if method == "beta_tcvae":
+        return t["recon"] + h["alpha"] * t["mi"] + h["beta"] * t["tc"] + w * h["gamma"] * t["dimwise"]
+    return expected_loss(method, x, step=step, **h)  # beta_vae_b: only its capacity anneals
+
+
+@pytest.mark.parametrize("method,hparams", [c for c in CASES if c[0] in REFERENCE_ANNEALED],
+                         ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize("step", [0, 5, 40])
+def test_reference_anneal_scales_only_the_reference_terms(method, hparams, step):
+    x = fixed_batch()
+    objective = M.make_objective(method, reg_anneal_steps=20, reg_anneal_terms="reference", **hparams)
+    w = min(step / 20, 1.0)
+    weights = {k: float(v) for k, v in M.anneal_weights(objective, step).items()}
+    assert weights == {k: pytest.approx(w if k in REFERENCE_ANNEALED[method] else 1.0)
+                       for k in M.REGULARISER_TERMS}
+    out = run(objective, x, step)
+    close(out["loss"], expected_reference_loss(method, x, w, step, **hparams))
+    close(out["regularisation_weight"], w)
+    # "all" scales every term: during the warm-up (w < 1) the two schedules differ exactly where the
+    # reference keeps a term at weight 1 (factor_vae's KL, beta_tcvae's MI and TC).
+    all_out = run(M.make_objective(method, reg_anneal_steps=20, **hparams), x, step)
+    close(all_out["loss"], expected_loss(method, x, w=1.0 if method == "beta_vae_b" else w, step=step,
+                                         **hparams))
+    differs = method in ("factor_vae", "beta_tcvae") and w < 1
+    assert (abs(float(out["loss"]) - float(all_out["loss"])) > 1e-3) == differs
+
+
+def test_anneal_terms_validation():
+    for bad, message in [("some", "reg_anneal_terms must be one of all, reference, got 'some'"),
+                         ("reference", "reg_anneal_terms='reference' is the poster's code's schedule, "
+                                       "which has no dip_vae_i; use 'all'")]:
+        with pytest.raises(ValueError, match=message) as info:
+            M.make_objective("dip_vae_i", reg_anneal_terms=bad)
+        assert "\n" not in str(info.value)
+    objective = M.make_objective("factor_vae", reg_anneal_terms="reference")
+    assert M.Objective.from_dict(json.loads(json.dumps(objective.to_dict()))) == objective
+    assert M.make_objective("vae").reg_anneal_terms == "all"

@@ -172,8 +172,8 @@ def test_command_line_rebuilds_the_table_and_rejects_bad_seeds(finished):
     assert bad.returncode != 0 and "--seeds must be comma-separated integers" in bad.stderr
 
 
-def _row(setting, label, **values):
-    return {"setting": setting, "label": label, "seeds": [0],
+def _row(setting, label, shipped=None, capacity=None, **values):
+    return {"setting": setting, "label": label, "seeds": [0], "shipped": shipped, "capacity": capacity,
             "values": {k: {"mean": v, "std": None, "n": 1} for k, v in values.items()}}
 
 
@@ -181,17 +181,108 @@ def test_pattern_is_checked_from_the_numbers_not_assumed():
     rows = [_row("vae", "VAE", aam=0.20, mig=0.05, active_latents=8.0, log_likelihood=-40.0),
             _row("beta_vae_h_b4", "β4", aam=0.30, mig=0.04, active_latents=5.0, log_likelihood=-60.0),
             _row("beta_vae_h_b50", "β50", aam=0.10, mig=0.01, active_latents=2.0, log_likelihood=-50.0),
-            _row("factor_vae", "F", aam=0.25, mig=0.09, active_latents=6.0, log_likelihood=-45.0)]
+            _row("factor_vae", "F", aam=0.25, mig=0.09, active_latents=6.0, log_likelihood=-45.0),
+            _row("beta_vae_b", "B", capacity={0: 25.0}, aam=0.5, mig=0.3, kl=23.0, index_code_mi=9.0)]
     checks = {c["claim"]: c for c in study.check_pattern({"rows": rows})}
     assert checks["β4 above VAE on AAM"]["held"] is True
     assert checks["β4 above VAE on MIG"]["held"] is False
     assert checks["β4 above VAE on MIG"]["evidence"] == "β4 0.04 vs VAE 0.05"
     assert checks["F above VAE on MIG"]["held"] is True
+    assert checks["B above VAE on AAM"]["held"] is True
     assert checks["β-TCVAE above VAE on AAM"]["held"] is None  # no β-TCVAE row
+    assert checks["FactorVAE above β-VAE_H (β = 4) on AAM"]["held"] is False  # 0.25 < 0.30
     assert checks["β-VAE_H (β = 50) has fewer active latents than VAE"]["held"] is True
     assert checks["β-VAE_H (β = 50) has a worse log-likelihood than VAE"]["held"] is True
     assert checks["β-VAE_H (β = 50) has a worse log-likelihood than β4"]["held"] is False
-    assert checks["FactorVAE has the highest AAM of the poster's settings"]["held"] is False
+    follows = "β-VAE_B's KL follows its capacity C (within 10% of C)"
+    informs = "β-VAE_B's code carries information (index-code MI > 0.1 nats)"
+    assert checks[follows] == {"claim": follows, "held": True, "evidence": "KL 23 nats, C 25 nats"}
+    assert checks[informs]["held"] is True
+    # A collapsed β-VAE_B (KL ≈ 0, no information) fails both; a KL 3 nats above C fails the first.
+    rows[-1] = _row("beta_vae_b", "B", capacity={0: 25.0}, kl=0.01, index_code_mi=0.002)
+    checks = {c["claim"]: c for c in study.check_pattern({"rows": rows})}
+    assert checks[follows]["held"] is False and checks[informs]["held"] is False
+    rows[-1] = _row("beta_vae_b", "B", capacity={0: 20.0, 1: 30.0}, kl=28.0, index_code_mi=5.0)
+    assert {c["claim"]: c for c in study.check_pattern({"rows": rows})}[follows]["held"] is False
+
+
+def test_the_pattern_of_the_shipped_models_reads_their_scores():
+    shipped = {"vae": {"aam": 0.16, "mig": 0.10}, "beta_vae_h_b4": {"aam": 0.20, "mig": 0.18},
+               "beta_vae_b": {"aam": 0.53, "mig": 0.37, "kl": 24.1, "index_code_mi": 8.0},
+               "factor_vae": {"aam": 0.37, "mig": 0.21}, "beta_tcvae": {"aam": 0.27, "mig": 0.13}}
+    rows = [_row(name, name, shipped=values) for name, values in shipped.items()]
+    checks = study.check_pattern({"rows": rows}, source="shipped")
+    held = {c["claim"]: c["held"] for c in checks}
+    assert held["factor_vae above VAE on AAM"] is True and held["beta_tcvae above VAE on MIG"] is True
+    assert held["FactorVAE above β-VAE_H (β = 4) on AAM"] is True  # 0.37 > 0.20, issue 18's figures
+    assert held["β-VAE_H (β = 50) has fewer active latents than VAE"] is None  # nothing shipped
+    assert held["β-VAE_B's KL follows its capacity C (within 10% of C)"] is True  # C = 25
+    shipped["factor_vae"]["aam"] = 0.15
+    checks = study.check_pattern({"rows": [_row(n, n, shipped=v) for n, v in shipped.items()]},
+                                 source="shipped")
+    held = {c["claim"]: c["held"] for c in checks}
+    assert held["factor_vae above VAE on AAM"] is False
+    assert held["FactorVAE above β-VAE_H (β = 4) on AAM"] is False
+    with pytest.raises(ValueError, match="source must be 'ours' or 'shipped'"):
+        study.check_pattern({"rows": rows}, source="poster")
+
+
+def test_the_shipped_file_enters_the_three_way_table(finished, tmp_path):
+    root, table, _ = finished
+    path = tmp_path / "poster_shipped.json"
+    metrics = {"aam": 0.16, "mig": 0.10, "mmig": 0.09, "kl": 22.14, "log_likelihood": -36.9,
+               "loss": 59.0, "var_dimwise_kl": 0.5, "kl_z0": 3.0, "kl_z1": 0.01}
+    path.write_text(json.dumps({"source": "test", "models": {"vae": {"model": "VAE_dsprites",
+                                                                     "metrics": metrics}}}))
+    kw = {k: v for k, v in KW.items()}
+    rebuilt = study.run_study("poster_table1", root, table_only=True, shipped=str(path),
+                              log=lambda *_: None, **kw)
+    vae = rebuilt["rows"][0]
+    assert vae["shipped"]["aam"] == 0.16 and vae["shipped"]["active_latents"] == 1.0
+    assert rebuilt["rows"][1]["shipped"] is None  # no shipped β = 50
+    md = study.table_markdown(rebuilt)
+    line = next(x for x in md.splitlines() if x.startswith("| VAE |") and "/ 0.16 /" in x)
+    divisor = study.poster_log_divisor()
+    assert divisor == 738
+    assert f"/ {study._fmt(22.14 / divisor)} / 0.025" in line  # KL: shipped in the poster's unit
+    ours_kl = vae["values"]["kl"]["mean"] / divisor
+    assert f"{study._fmt(ours_kl)} / " in line
+    b50 = next(x for x in md.splitlines() if x.startswith("| β-VAE_H (β = 50) |") and "/ — /" in x)
+    assert "/ — / 0.08" in b50  # AAM: ours / no shipped model / the poster's
+    # Absent file: every shipped cell is "—" and the table says which file it looked for.
+    assert "not found" in study.table_markdown(table)
+    for bad, message in [("[1]", "has no \"models\" object"),
+                         ('{"models": {"vae2": {"metrics": {}}}}', "unknown setting 'vae2'"),
+                         ('{"models": {"vae": {"aam": 1}}}', "models.vae needs a \"metrics\" object"),
+                         ("{", "is not JSON")]:
+        path.write_text(bad)
+        with pytest.raises(ValueError, match=message) as info:
+            study.read_shipped(str(path))
+        assert "\n" not in str(info.value)
+
+
+def test_training_curves_are_read_back_and_drawn(tmp_path):
+    from tfdisvae import runs
+
+    run_dir = str(tmp_path / "vae-seed0")
+    writer = tf.summary.create_file_writer(runs.train_log_dir(run_dir))
+    with writer.as_default():
+        for step, value in ((5000, 0.1), (10000, 0.3), (15000, 0.25)):
+            tf.summary.scalar("metrics/aam", value, step=step)
+    writer.close()
+    curves = study.training_curves(run_dir)
+    assert curves == {"aam": [[5000, pytest.approx(0.1)], [10000, pytest.approx(0.3)],
+                              [15000, pytest.approx(0.25)]]}
+    table = {"study": "poster_table1", "rows": [{"label": "VAE", "curves": {0: curves}}]}
+    (path,) = study.write_curves(table, str(tmp_path))
+    assert path.endswith("aam_over_training.png") and os.path.getsize(path) > 0
+    from tfdisvae import viz
+
+    picture = viz.metric_curves({"VAE": run_dir}, "aam")
+    steps, values = picture.data["curves"]["VAE"]
+    assert steps.tolist() == [5000, 10000, 15000] and values[1] == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="no metrics/mig scalars in .*metrics/aam"):
+        viz.training_metric(run_dir, "mig")
 
 
 def test_active_latents_count_the_kl_per_latent_and_the_command_is_stated(finished):
@@ -205,7 +296,7 @@ def test_active_latents_count_the_kl_per_latent_and_the_command_is_stated(finish
     assert table["command"] == ("python -m tfdisvae.study --study=poster_table1 --steps=4 --seeds=0 "
                                 "--metrics=mig,elbo,mig_discrete --num_points=288 "
                                 "--poster_num_points=288 --num_samples=200 --only=vae,beta_vae_h_b50")
-    assert [c["claim"] for c in table["pattern"]][0] == "FactorVAE above VAE on AAM"
+    assert [c["claim"] for c in table["pattern"]][0] == "β-VAE_H (β = 4) above VAE on AAM"
 
 
 def test_an_image_budget_gives_every_setting_the_same_epochs(tmp_path):

@@ -24,20 +24,55 @@ def test_defaults_are_the_quick_preset():
     assert config.model == "beta_vae_h" and config.dataset == "dsprites"
 
 
+# The shipped dSprites models' specs.json of YannDubs/disentangling-vae (issue 18's table), written out
+# here independently of config.POSTER_DSPRITES: (epochs, batch, lr, method hyper-parameters).
+SHIPPED = {
+    "vae": (30, 64, 5e-4, {"reg_anneal_steps": 10_000}),
+    "beta_vae_h": (30, 64, 5e-4, {"beta": 4.0, "reg_anneal_steps": 10_000}),
+    "beta_vae_b": (30, 64, 1e-3, {"capacity_weight": 100.0, "c_init": 0.0, "c_final": 25.0,
+                                  "c_steps": 100_000}),
+    "factor_vae": (60, 128, 1e-4, {"tc_weight": 6.4, "reg_anneal_steps": 10_000}),
+    "beta_tcvae": (30, 64, 5e-4, {"alpha": 1.0, "beta": 6.4, "gamma": 1.0, "reg_anneal_steps": 10_000}),
+}
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_poster_preset_resolves_for_every_method(method):
     config = TrainConfig.create("poster", model=method).resolved((64, 64, 1), 737_280)
-    batch = 128 if method == "factor_vae" else 64
+    epochs, batch, lr, expected = SHIPPED.get(method, (30, 64, 5e-4, {"reg_anneal_steps": 10_000}))
     assert config.batch_size == batch
-    assert config.steps == math.ceil(30 * 737_280 / batch)  # 30 epochs, as the poster's code
-    assert config.lr == DEFAULT_LR[method]
+    assert config.steps == math.ceil(epochs * 737_280 / batch)
+    assert config.lr == lr == DEFAULT_LR[method]
+    assert (config.arch, config.latent_dim, config.likelihood) == ("burgess", 10, "bernoulli")
+    assert (config.adam_beta1, config.adam_beta2) == (0.9, 0.999)
     hparams = config.method_hparams()
-    assert set(hparams) == set(DEFAULT_HPARAMS[method]) | {"reg_anneal_steps"}
-    if method == "beta_vae_b":
-        assert hparams["capacity_weight"] == 1000.0 and hparams["c_final"] == 25.0
-    else:
-        assert hparams["reg_anneal_steps"] == 10_000
+    assert set(hparams) == set(DEFAULT_HPARAMS[method]) | {"reg_anneal_steps", "reg_anneal_terms"}
+    for name, value in expected.items():
+        assert hparams[name] == value, name
+    assert hparams["reg_anneal_terms"] == ("reference" if method in SHIPPED else "all")
+    if method == "factor_vae":
+        assert (config.discriminator_lr, config.discriminator_beta1,
+                config.discriminator_beta2) == (1e-4, 0.5, 0.9)
+    assert config.metrics_every > 0  # AAM / MIG over training
     assert TrainConfig.from_json(config.to_json()) == config
+
+
+def test_poster_beta50_is_the_beta_vae_h_preset_with_beta_50():
+    b4 = TrainConfig.create("poster", model="beta_vae_h").resolved((64, 64, 1), 737_280)
+    b50 = TrainConfig.create("poster_beta50").resolved((64, 64, 1), 737_280)
+    assert b50.beta == 50.0
+    assert sorted(d[0] for d in b4.differences(b50)) == ["beta", "preset"]
+
+
+def test_reg_anneal_terms_is_validated_in_one_line():
+    for given, message in [({"model": "vae", "reg_anneal_terms": "tc"},
+                            "reg_anneal_terms must be one of all, reference, got 'tc'"),
+                           ({"model": "dip_vae_ii", "reg_anneal_terms": "reference"},
+                            "reg_anneal_terms=reference is the poster's code's schedule, which has no "
+                            "dip_vae_ii; use all")]:
+        with pytest.raises(ConfigError, match=message) as info:
+            TrainConfig.create(**given)
+        assert "\n" not in str(info.value)
 
 
 def test_explicit_values_win_over_the_preset():

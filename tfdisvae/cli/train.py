@@ -51,6 +51,8 @@ _HELP = {
     "estimates_every": "Steps between full-data estimates of index-code MI, total correlation and "
                        "dimension-wise KL (TensorBoard estimates/*; 0: none).",
     "estimates_points": "Images of the fixed subset whose aggregate posterior those estimates use.",
+    "reg_anneal_terms": "Which terms the warm-up (--reg_anneal_steps) scales: all (SPEC) or reference "
+                        "(the poster's code: FactorVAE only the TC, beta-TCVAE only the dim-wise KL).",
     "logdir": "Parent folder of run directories.",
     "run_dir": "Run directory (default: <logdir>/<model>-<dataset>-seed<seed>).",
     "verbose": "0 silent, 1 progress bar with ETA, 2 one line every 5% (for log files).",

@@ -63,7 +63,8 @@ def quick_sizes(num_points: int) -> dict:
 
 
 def compute_metrics(model, data, names, seed=0, num_points=None, num_samples=DEFAULT_NUM_SAMPLES,
-                    batch_size=sampling.DEFAULT_BATCH_SIZE, dci_options=None) -> dict:
+                    batch_size=sampling.DEFAULT_BATCH_SIZE, dci_options=None,
+                    share_encoding=True) -> dict:
     """The named metrics of `model` on `data` as one flat dict of floats.
 
     Args:
@@ -75,19 +76,26 @@ def compute_metrics(model, data, names, seed=0, num_points=None, num_samples=DEF
       num_samples: Monte-Carlo samples of the poster's estimator.
       batch_size: images per encoder call.
       dci_options: GradientBoostingClassifier overrides for dci (e.g. {"n_estimators": 20}).
+      share_encoding: True: encode each data point once for all metrics (a sampling.SharedEncoding;
+        the elbo pass, run first, fills it); a SharedEncoding of `data` under `model`: reuse it across
+        calls; False: every metric encodes its own images (the same numbers to float round-off,
+        slower; kept to test that).
     """
     names = check_names(names)
     if any(n not in FACTOR_FREE for n in names):
         sampling.check_ground_truth(data, "the metrics " + ", ".join(n for n in names
                                                                    if n not in FACTOR_FREE))
     sizes = quick_sizes(num_points) if num_points is not None else {}
-    rep = sampling.representation_from_model(model, batch_size)
-    out = {}
-    if any(n in POSTER for n in names):
-        estimate = compute_mutual_information(
-            data, sampling.posterior_from_model(model, batch_size), seed=seed,
-            num_samples=num_samples, batch_size=batch_size, **sizes.get("mi", {}))
-        out.update(poster_scores(estimate))
+    if isinstance(share_encoding, sampling.SharedEncoding):
+        if not share_encoding.covers(data):
+            raise ValueError("share_encoding is a SharedEncoding of another data set; build one of "
+                             "this data (sampling.SharedEncoding(model, data)) or pass True")
+        rep = posterior = encoding = share_encoding
+    elif share_encoding:
+        rep = posterior = encoding = sampling.SharedEncoding(model, data, batch_size)
+    else:
+        posterior, encoding = sampling.posterior_from_model(model, batch_size), None
+        rep = sampling.representation_from_model(model, batch_size)
     calls = {
         "mig_discrete": dlib.compute_mig_discrete,
         "factor_vae_score": dlib.compute_factor_vae_score,
@@ -96,14 +104,19 @@ def compute_metrics(model, data, names, seed=0, num_points=None, num_samples=DEF
         "modularity_explicitness": dlib.compute_modularity_explicitness,
         "unsupervised": dlib.compute_unsupervised,
     }
+    out = {}
+    if "elbo" in names:  # first: its pass over the data encodes every point the others look up
+        from tfdisvae.metrics.elbo import elbo_terms
+
+        out.update(elbo_terms(model, data, seed=seed, encoding=encoding, **sizes.get("elbo", {})))
+    if any(n in POSTER for n in names):
+        estimate = compute_mutual_information(data, posterior, seed=seed, num_samples=num_samples,
+                                              batch_size=batch_size, **sizes.get("mi", {}))
+        out.update(poster_scores(estimate))
     for name in names:
         if name in calls:
             out.update(calls[name](data, rep, seed, **sizes.get(name, {})))
         elif name == "dci":
             out.update(dlib.compute_dci(data, rep, seed, **sizes.get("dci", {}),
                                         **(dci_options or {})))
-        elif name == "elbo":
-            from tfdisvae.metrics.elbo import elbo_terms
-
-            out.update(elbo_terms(model, data, seed=seed, **sizes.get("elbo", {})))
     return {k: float(v) for k, v in out.items()}

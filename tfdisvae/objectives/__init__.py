@@ -16,11 +16,13 @@ from tfdisvae.objectives.factor import (
     permute_dims,
 )
 from tfdisvae.objectives.methods import (
+    ANNEAL_TERMS,
     DIP,
     METHODS,
     TC_ESTIMATORS,
     Capacity,
     Objective,
+    anneal_weights,
     capacity_at,
     compute_loss,
     make_objective,
@@ -28,7 +30,8 @@ from tfdisvae.objectives.methods import (
 )
 
 __all__ = [
-    "DIP", "ESTIMATORS", "METHODS", "TC_ESTIMATORS", "Capacity", "Objective", "capacity_at",
+    "ANNEAL_TERMS", "DIP", "ESTIMATORS", "METHODS", "TC_ESTIMATORS", "Capacity", "Objective",
+    "anneal_weights", "capacity_at",
     "compute_loss", "decompose_kl", "density_ratio_tc", "dip_regulariser", "discriminator_accuracy",
     "discriminator_loss", "kl_per_latent", "log_normal_density", "log_qz_estimates", "make_objective",
     "pairwise_log_density", "permute_dims", "regularisation_weight",

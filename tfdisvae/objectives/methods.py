@@ -25,11 +25,17 @@ regularisation warm-up weight (`regularisation_weight`, linear 0 → 1 over `reg
 In general the "discriminator" estimator needs alpha = gamma and computes
 recon + w·(gamma·KL + (beta − gamma)·TC_disc); "analytic" needs alpha = beta = gamma.
 
-Warm-up (`reg_anneal_steps`, SPEC §2): w multiplies the whole regulariser (everything but the
-reconstruction) for every method except beta_vae_b, whose capacity already anneals. The poster's reference
-code (YannDubs/disentangling-vae, losses.py) differs per method: for beta-VAE_H it anneals the whole
-B·KL as here, but for FactorVAE only the G·TC term (the KL keeps weight 1) and for beta-TCVAE only the
-gamma·dimwise-KL term; DIP is not in it. We follow the SPEC.
+Warm-up (`reg_anneal_steps`, `reg_anneal_terms`; an explicit schedule of the step, `anneal_weights`):
+w(step) = min(step / reg_anneal_steps, 1) multiplies, per term of the regulariser,
+- reg_anneal_terms="all" (default, SPEC §2): every term but the reconstruction, for every method except
+  beta_vae_b, whose capacity already anneals;
+- reg_anneal_terms="reference": what the poster's code anneals (YannDubs/disentangling-vae,
+  disvae/models/losses.py, `anneal_reg`): vae and beta_vae_h the whole B·KL (as "all"); factor_vae only
+  the G·TC term (recon + KL + w·G·TC_disc); beta_tcvae only the gamma·dimwise-KL term
+  (recon + alpha·MI + beta·TC + w·gamma·dimwise_KL); beta_vae_b nothing (its C schedule). The DIP methods
+  are not in that code, so "reference" is refused for them. The reference counts steps from 1 (its
+  counter is incremented before the loss), we from 0: its w at our step t is min((t + 1) / S, 1), a
+  1/S shift we do not copy.
 
 The logged decomposition ("index_code_mi", "total_correlation", "dimwise_kl") is always reported: from
 the method's own estimator for beta_tcvae; from MSS, for monitoring only, where the loss uses the
@@ -47,6 +53,11 @@ from tfdisvae.objectives.factor import density_ratio_tc
 
 METHODS = ("vae", "beta_vae_h", "beta_vae_b", "factor_vae", "beta_tcvae", "dip_vae_i", "dip_vae_ii")
 TC_ESTIMATORS = ("analytic", "mws", "mss", "discriminator")
+# Which regulariser terms the warm-up weight multiplies (module docstring): the default first.
+ANNEAL_TERMS = ("all", "reference")
+REFERENCE_METHODS = ("vae", "beta_vae_h", "beta_vae_b", "factor_vae", "beta_tcvae")  # in the poster's code
+# The terms a regulariser can hold, each with its own warm-up factor in `anneal_weights`.
+REGULARISER_TERMS = ("kl", "index_code_mi", "total_correlation", "dimwise_kl", "dip")
 
 # Hyper-parameters of make_objective per method, with their defaults (SPEC §2 table).
 DEFAULT_HPARAMS = {
@@ -58,7 +69,7 @@ DEFAULT_HPARAMS = {
     "dip_vae_i": {"lambda_od": 10.0, "lambda_d": None},  # None: 10 * lambda_od
     "dip_vae_ii": {"lambda_od": 10.0, "lambda_d": None},  # None: lambda_od
 }
-_COMMON_HPARAMS = {"reg_anneal_steps": 0}
+_COMMON_HPARAMS = {"reg_anneal_steps": 0, "reg_anneal_terms": "all"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,6 +109,7 @@ class Objective:
     tc_estimator: "analytic" | "mws" | "mss" | "discriminator".
     capacity: Capacity for beta_vae_b, else None.  dip: DIP for dip_vae_i/ii, else None.
     reg_anneal_steps: warm-up length of the regularisation weight (0: no warm-up).
+    reg_anneal_terms: which terms the warm-up multiplies, "all" or "reference" (the poster's code).
     """
 
     method: str
@@ -108,6 +120,7 @@ class Objective:
     capacity: Capacity | None = None
     dip: DIP | None = None
     reg_anneal_steps: int = 0
+    reg_anneal_terms: str = "all"
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -132,6 +145,7 @@ class Objective:
                 or self.reg_anneal_steps < 0:
             _fail(f"Objective({self.method}): reg_anneal_steps must be an integer >= 0, got "
                   f"{self.reg_anneal_steps!r}.")
+        _check_anneal_terms(self.method, self.reg_anneal_terms, f"Objective({self.method})")
         if self.capacity is not None:
             c = self.capacity
             if not (_is_number(c.c_init) and _is_number(c.c_final) and c.c_init >= 0 and c.c_final >= 0):
@@ -169,6 +183,14 @@ class Objective:
         return cls(**d)
 
 
+def _check_anneal_terms(method, value, where):
+    if value not in ANNEAL_TERMS:
+        _fail(f"{where}: reg_anneal_terms must be one of {', '.join(ANNEAL_TERMS)}, got {value!r}.")
+    if value == "reference" and method not in REFERENCE_METHODS:
+        _fail(f"{where}: reg_anneal_terms='reference' is the poster's code's schedule, which has no "
+              f"{method}; use 'all' (the reference has {', '.join(REFERENCE_METHODS)}).")
+
+
 def _valid_list(method):
     names = list(DEFAULT_HPARAMS[method]) + list(_COMMON_HPARAMS)
     return ", ".join(names)
@@ -180,7 +202,7 @@ def make_objective(method, **hparams):
     hparams by method: beta_vae_h: beta (4); beta_vae_b: c_init (0), c_final (25), c_steps (100_000),
     capacity_weight (100); factor_vae: tc_weight (6.4); beta_tcvae: alpha (1), beta (6.4), gamma (1),
     estimator ("mss" or "mws"); dip_vae_i / dip_vae_ii: lambda_od (10), lambda_d (10·lambda_od for I,
-    lambda_od for II); every method: reg_anneal_steps (0).
+    lambda_od for II); every method: reg_anneal_steps (0), reg_anneal_terms ("all").
     """
     if method not in METHODS:
         _fail(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.")
@@ -193,6 +215,8 @@ def make_objective(method, **hparams):
     reg = h["reg_anneal_steps"]
     if not isinstance(reg, int) or isinstance(reg, bool) or reg < 0:
         _fail(f"make_objective({method!r}): reg_anneal_steps must be an integer >= 0, got {reg!r}.")
+    _check_anneal_terms(method, h["reg_anneal_terms"], f"make_objective({method!r})")
+    anneal = {"reg_anneal_steps": reg, "reg_anneal_terms": h["reg_anneal_terms"]}
 
     def positive(name):
         value = h[name]
@@ -207,28 +231,28 @@ def make_objective(method, **hparams):
         return float(value)
 
     if method == "vae":
-        return Objective(method, reg_anneal_steps=reg)
+        return Objective(method, **anneal)
     if method == "beta_vae_h":
         b = positive("beta")
-        return Objective(method, alpha=b, beta=b, gamma=b, reg_anneal_steps=reg)
+        return Objective(method, alpha=b, beta=b, gamma=b, **anneal)
     if method == "beta_vae_b":
         steps = h["c_steps"]
         if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
             _fail(f"make_objective({method!r}): c_steps must be an integer >= 0, got {steps!r}.")
         cap = Capacity(non_negative("c_init"), non_negative("c_final"), steps,
                        positive("capacity_weight"))
-        return Objective(method, capacity=cap, reg_anneal_steps=reg)
+        return Objective(method, capacity=cap, **anneal)
     if method == "factor_vae":
         g = non_negative("tc_weight")
         return Objective(method, alpha=1.0, beta=1.0 + g, gamma=1.0, tc_estimator="discriminator",
-                         reg_anneal_steps=reg)
+                         **anneal)
     if method == "beta_tcvae":
         if h["estimator"] not in ("mss", "mws"):
             _fail(f"make_objective({method!r}): estimator must be 'mss' or 'mws', got "
                   f"{h['estimator']!r}.")
         return Objective(method, alpha=non_negative("alpha"), beta=non_negative("beta"),
                          gamma=non_negative("gamma"), tc_estimator=h["estimator"],
-                         reg_anneal_steps=reg)
+                         **anneal)
     # dip_vae_i / dip_vae_ii
     lambda_od = non_negative("lambda_od")
     if h["lambda_d"] is None:
@@ -236,7 +260,7 @@ def make_objective(method, **hparams):
     else:
         lambda_d = non_negative("lambda_d")
     kind = "i" if method == "dip_vae_i" else "ii"
-    return Objective(method, dip=DIP(kind, lambda_od, lambda_d), reg_anneal_steps=reg)
+    return Objective(method, dip=DIP(kind, lambda_od, lambda_d), **anneal)
 
 
 def _linear_ramp(step, steps):
@@ -253,6 +277,26 @@ def regularisation_weight(objective, step):
     Scalar float32 tensor; step is the 0-based optimizer step (int or scalar tensor).
     """
     return _linear_ramp(step, objective.reg_anneal_steps)
+
+
+def anneal_weights(objective, step):
+    """The warm-up schedule: {term: factor} for each term of REGULARISER_TERMS at `step`.
+
+    Each factor is w(step) = regularisation_weight(objective, step) where the objective's
+    reg_anneal_terms anneals that term, else 1 (scalar float32 tensors). beta_vae_b: every factor is 1
+    (its capacity schedule replaces the warm-up). See the module docstring for the two schedules.
+    """
+    w = regularisation_weight(objective, step)
+    one = tf.constant(1.0, tf.float32)
+    if objective.capacity is not None:
+        return dict.fromkeys(REGULARISER_TERMS, one)
+    if objective.reg_anneal_terms == "all":
+        return dict.fromkeys(REGULARISER_TERMS, w)
+    # "reference" (YannDubs/disentangling-vae losses.py): FactorKLoss anneals gamma·tc_loss only,
+    # BtcvaeLoss gamma·dw_kl_loss only, BetaHLoss (also the VAE) beta·kl_loss.
+    annealed = {"factor_vae": ("total_correlation",), "beta_tcvae": ("dimwise_kl",)}.get(
+        objective.method, ("kl",))
+    return {term: (w if term in annealed else one) for term in REGULARISER_TERMS}
 
 
 def capacity_at(objective, step):
@@ -305,22 +349,24 @@ def compute_loss(objective, *, reconstruction, mean, log_var, z, step, dataset_s
                               objective.dip.lambda_d)
 
     a, b, g = objective.alpha, objective.beta, objective.gamma
+    f = anneal_weights(objective, step)
     if objective.capacity is not None:
         # Burgess et al. 2018: G·|KL − C|; the capacity schedule replaces the warm-up.
         regulariser = objective.capacity.weight * tf.abs(kl - capacity) + dip
-        loss = recon + regulariser
     else:
         if objective.tc_estimator == "analytic":
-            regulariser = b * kl
+            regulariser = f["kl"] * b * kl
         elif objective.tc_estimator == "discriminator":
             if tc_logits is None:
                 _fail(f"compute_loss({objective.method}): tc_logits are required with the "
                       "discriminator TC estimator; pass discriminator(z) logits [batch, 2].")
             tc = density_ratio_tc(tc_logits)
-            regulariser = g * kl + (b - g) * tc
+            regulariser = f["kl"] * g * kl + f["total_correlation"] * (b - g) * tc
         else:
-            regulariser = a * mi + b * tc + g * dimwise
-        loss = recon + weight * (regulariser + dip)
+            regulariser = (f["index_code_mi"] * a * mi + f["total_correlation"] * b * tc
+                           + f["dimwise_kl"] * g * dimwise)
+        regulariser = regulariser + f["dip"] * dip
+    loss = recon + regulariser
 
     return {
         "loss": loss,

@@ -6,6 +6,7 @@
     viz.reconstruct_traverse(model, images, data=dsprites).save("fig2.png")             # poster Fig. 2
     viz.factor_heatmaps(model, dsprites, ("posX", "posY")).save("heatmaps.png")
     viz.kl_curves(run_dir).save("kl.png")                                               # poster Fig. 3
+    viz.metric_curves({"VAE": vae_run, "FactorVAE": factor_run}, "aam").save("aam.png")  # AAM over training
     viz.animated_traversal(model, images, "fitted_gaussian_cycle").save("fitted.gif")
 
 Command line: `python -m tfdisvae.viz RUN_DIR all` writes every picture into RUN/figures/.
@@ -27,17 +28,20 @@ from tfdisvae.viz.plots import (
     kl_curves,
     latent_factor_means,
     latent_kl,
+    metric_curves,
     prior_samples,
     read_scalars,
     reconstruct_traverse,
     reconstructions,
+    training_metric,
     traversals,
 )
 
 __all__ = ["ANIMATION_MODES", "Animation", "ImageSummaries", "Picture", "animated_traversal",
            "animated_traversals", "decode", "encode", "factor_heatmaps", "kl_curves",
-           "latent_factor_means", "latent_kl", "prior_samples", "read_scalars",
-           "reconstruct_traverse", "reconstructions", "traversals", "write_figures"]
+           "latent_factor_means", "latent_kl", "metric_curves", "prior_samples", "read_scalars",
+           "reconstruct_traverse", "reconstructions", "training_metric", "traversals",
+           "write_figures"]
 
 
 def __getattr__(name):

@@ -11,6 +11,7 @@ takes), and returns a `Picture` (or `Animation`) holding the pixels and the numb
     viz.traversals(model, images, mode="prior", top_k=5).save("prior_traversals.png")
     viz.reconstruct_traverse(model, images, data=dsprites).save("fig2.png")
     viz.kl_curves("runs/beta_vae_h-dsprites-seed0").save("kl.png")
+    viz.metric_curves({"VAE": "runs/vae-dsprites-seed0", "FactorVAE": ...}, "aam").save("aam.png")
 
 KL per latent (for ordering and labels) is the mean over the given images of the analytic
 KL(q(z_j|x) || N(0, 1)), in nats.
@@ -440,6 +441,61 @@ def kl_curves(source, *, labels=None, title=None, logy=False) -> Picture:
     fig.subplots_adjust(left=0.1, right=0.72, top=0.92, bottom=0.12)
     return Picture(figure_to_pixels(fig), {"curves": curves, "order": order, "source": where},
                    name="kl_curves")
+
+
+def training_metric(source, metric="aam"):
+    """(steps int64 [n], values float64 [n]) of the scalar `metrics/<metric>` a run's MetricsCallback
+    wrote (source: a run directory, reads RUN/logs/train, or a log directory). Raises ValueError
+    naming the tags found when the run has none."""
+    log_dir = _log_dir_of(os.fspath(source))
+    scalars = read_scalars(log_dir, "metrics/")
+    tag = f"metrics/{metric}"
+    if tag not in scalars:
+        found = ", ".join(sorted(scalars)) or "none"
+        raise ValueError(f"no {tag} scalars in {log_dir} (metrics/ tags found: {found}); train with "
+                         "metrics_every > 0 (the poster preset records aam, mig, mmig, mig_discrete)")
+    return scalars[tag]
+
+
+def metric_curves(sources, metric="aam", *, title=None) -> Picture:
+    """A disentanglement metric over training (MetricsCallback's `metrics/<metric>`), one curve per run.
+
+    Args:
+      sources: {label: run directory, log directory, or (steps [n], values [n])}, or one run
+        directory (its curve is labelled by the folder name).
+      metric: the metric's name, e.g. "aam", "mig", "mmig", "mig_discrete".
+    Returns:
+      Picture; data: "curves" {label: (steps, values)}, "metric".
+    """
+    from matplotlib.figure import Figure
+
+    if not isinstance(sources, dict):
+        sources = {os.path.basename(os.path.normpath(os.fspath(sources))): sources}
+    curves = {}
+    for label, source in sources.items():
+        if isinstance(source, (tuple, list)) and len(source) == 2:
+            steps, values = source
+        else:
+            steps, values = training_metric(source, metric)
+        curves[str(label)] = (np.asarray(steps, np.int64), np.asarray(values, np.float64))
+    fig = Figure(figsize=(6.4, 4.0), dpi=100)
+    ax = fig.subplots()
+    for color, (label, (steps, values)) in zip(_latent_colors(len(curves)), curves.items(), strict=True):
+        final = f": {values[-1]:.2f}" if len(values) else ""
+        ax.plot(steps, values, color=color, lw=1.4, marker=".", ms=3, label=f"{label}{final}")
+    ax.set_xlabel("training step")
+    ax.set_ylabel(f"{metric.upper() if len(metric) <= 4 else metric} (0-1)")
+    from matplotlib.ticker import FuncFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / 1000:g}k" if abs(x) >= 1000 else f"{x:g}"))
+    top = max((float(np.max(v)) for _, v in curves.values() if len(v)), default=0.0)
+    ax.set_ylim(0.0, min(1.0, max(0.05, 1.15 * top)))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, title="run: last value", title_fontsize=7, loc="upper left",
+              bbox_to_anchor=(1.01, 1.0))
+    ax.set_title(title or f"{metric} over training (MetricsCallback, a fixed subset)", fontsize=10)
+    fig.subplots_adjust(left=0.13, right=0.68, top=0.92, bottom=0.12)
+    return Picture(figure_to_pixels(fig), {"curves": curves, "metric": metric}, name=f"{metric}_curves")
 
 
 def _latent_colors(n):
