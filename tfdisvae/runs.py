@@ -66,18 +66,39 @@ def make_checkpoint(model):
     return tf.train.Checkpoint(**objects)
 
 
+class CheckpointError(RuntimeError):
+    """No checkpoint of a run restores (each is truncated, incomplete or of other shapes)."""
+
+
+CORRUPT_SUFFIX = ".corrupt"
+
+
 class RunCheckpoints:
     """The checkpoints of one run: save at a step, restore the latest or a named one.
 
-    Checkpoint files are RUN/checkpoints/ckpt-<step>.*; `max_to_keep` most recent are kept.
+    Checkpoint files are RUN/checkpoints/ckpt-<step>.*; `max_to_keep` most recent are kept. `resume`
+    falls back past damaged checkpoints: each newer one that does not restore is moved aside (all its
+    files) into RUN/checkpoints/ckpt-<step>.corrupt/ and dropped from the `checkpoint` state file, so
+    nothing is deleted and the manager's listing stays consistent with the files.
     """
 
     def __init__(self, run_dir, model, max_to_keep=3):
         self.run_dir = run_dir
         self.model = model
         self.checkpoint = make_checkpoint(model)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, checkpoint_dir(run_dir),
-                                                  max_to_keep=max_to_keep, checkpoint_name="ckpt")
+        self.max_to_keep = max_to_keep
+        self.manager = self._make_manager()
+
+    def _make_manager(self):
+        folder = checkpoint_dir(self.run_dir)
+        try:
+            return tf.train.CheckpointManager(self.checkpoint, folder, max_to_keep=self.max_to_keep,
+                                              checkpoint_name="ckpt")
+        except ValueError:  # an empty or truncated `checkpoint` state file: keep it, rebuild from disk
+            state = os.path.join(folder, "checkpoint")
+            os.replace(state, state + CORRUPT_SUFFIX)
+            return tf.train.CheckpointManager(self.checkpoint, folder, max_to_keep=self.max_to_keep,
+                                              checkpoint_name="ckpt")
 
     @property
     def steps(self):
@@ -89,6 +110,86 @@ class RunCheckpoints:
         """Step of the newest checkpoint, or None when there is none."""
         path = self.manager.latest_checkpoint
         return None if path is None else _step_of(path)
+
+    def resume(self, warn=print):
+        """Restore the newest checkpoint that restores; returns its step, or None when there is none.
+
+        A newer checkpoint that fails (truncated data file, missing index, variables of other shapes) is
+        moved aside as ckpt-<step>.corrupt with one `warn` line naming it. Raises CheckpointError naming
+        the folder when checkpoints exist but none restores (then nothing is moved).
+        """
+        candidates = self._candidates()
+        if not candidates:
+            return None
+        failures = []
+        for path in reversed(candidates):
+            try:
+                _read_every_tensor(path)
+                status = self.checkpoint.restore(path)
+                status.assert_existing_objects_matched()
+            except Exception as err:  # noqa: BLE001 - any failure means "does not restore"
+                failures.append((path, _one_line(err)))
+                continue
+            for bad, why in failures:
+                aside = self._move_aside(bad)
+                warn(f"warning: checkpoint {os.path.basename(bad)} does not restore ({why}); moved "
+                     f"aside to {aside}, resuming from {os.path.basename(path)}")
+            self._rewrite_state([p for p in candidates if _step_of(p) <= _step_of(path)])
+            return _step_of(path)
+        listed = "; ".join(f"{os.path.basename(p)}: {why}" for p, why in failures)
+        raise CheckpointError(
+            f"no checkpoint in {checkpoint_dir(self.run_dir)} restores ({listed}); move that folder "
+            "aside to train from step 0, or give another --run_dir")
+
+    def _candidates(self):
+        """Checkpoint prefixes oldest first: those of the state file plus any ckpt-N.index on disk."""
+        folder = checkpoint_dir(self.run_dir)
+        paths = {_step_of(p): p for p in self.manager.checkpoints}
+        if os.path.isdir(folder):
+            for name in os.listdir(folder):
+                match = re.fullmatch(r"ckpt-(\d+)\.index", name)
+                if match:
+                    paths.setdefault(int(match.group(1)), os.path.join(folder, f"ckpt-{match.group(1)}"))
+        return [paths[step] for step in sorted(paths)]
+
+    def _move_aside(self, path):
+        """Move every file of checkpoint `path` into the folder <path>.corrupt (.1, .2... if taken)."""
+        aside, n = path + CORRUPT_SUFFIX, 0
+        while os.path.exists(aside):
+            n += 1
+            aside = f"{path}{CORRUPT_SUFFIX}.{n}"
+        os.makedirs(aside)
+        folder, stem = os.path.split(path)
+        for name in os.listdir(folder):
+            if name == stem + ".index" or name.startswith(stem + ".data-"):
+                os.replace(os.path.join(folder, name), os.path.join(aside, name))
+        return aside
+
+    def _rewrite_state(self, paths):
+        """Point the `checkpoint` state file at `paths` (oldest first), keeping each one's timestamp (the
+        manager's rotation of old checkpoints uses them), and reload the manager."""
+        if [os.path.basename(p) for p in paths] == [os.path.basename(p) for p in self.manager.checkpoints]:
+            return
+        from google.protobuf import text_format
+        from tensorflow.python.training.checkpoint_state_pb2 import CheckpointState
+
+        folder = checkpoint_dir(self.run_dir)
+        old = tf.train.get_checkpoint_state(folder) if os.path.exists(
+            os.path.join(folder, "checkpoint")) else None
+        stamps = {}
+        if old is not None:
+            stamps = dict(zip((os.path.basename(p) for p in old.all_model_checkpoint_paths),
+                              old.all_model_checkpoint_timestamps, strict=False))
+        names = [os.path.basename(p) for p in paths]
+        times = [stamps.get(n) or os.path.getmtime(os.path.join(folder, n + ".index")) for n in names]
+        state = CheckpointState(model_checkpoint_path=names[-1], all_model_checkpoint_paths=names,
+                                all_model_checkpoint_timestamps=times,
+                                last_preserved_timestamp=min(times) - 1.0)
+        tmp = os.path.join(folder, "checkpoint.tmp")
+        with open(tmp, "w") as handle:
+            handle.write(text_format.MessageToString(state))
+        os.replace(tmp, os.path.join(folder, "checkpoint"))
+        self.manager = self._make_manager()
 
     def save(self, step):
         """Write ckpt-<step>; returns its path prefix."""
@@ -125,6 +226,19 @@ class RunCheckpoints:
             return str(checkpoint)
         raise FileNotFoundError(f"checkpoint {checkpoint!r} not found (no {checkpoint}.index); "
                                 f"steps available in {checkpoint_dir(self.run_dir)}: {listing}.")
+
+
+def _read_every_tensor(path):
+    """Read each tensor of a checkpoint once: a truncated data file or a missing index raises here,
+    before anything is assigned to the model."""
+    reader = tf.train.load_checkpoint(path)
+    for name in reader.get_variable_to_shape_map():
+        reader.get_tensor(name)
+
+
+def _one_line(err):
+    text = " ".join(str(err).split()) or "no message"
+    return f"{type(err).__name__}: {text[:200]}"
 
 
 def _step_of(path):

@@ -208,9 +208,8 @@ def train(config, data=None, callbacks=(), log=print):
         model = make_model(config)
         model.compile(jit_compile=jit, **runs.optimizers_of(config))
     checkpoints = runs.RunCheckpoints(run_dir, model)
-    start = 0
-    if checkpoints.latest_step is not None:
-        start = checkpoints.restore()
+    start = checkpoints.resume(warn=log) or 0
+    if start:
         log(f"resuming from step {start} ({checkpoints.resolve()})")
     if start >= config.steps:
         log(f"{run_dir} has already trained {start} of {config.steps} steps; nothing to do "

@@ -118,11 +118,12 @@ def main(argv):
         config = config_from_flags()
     except ConfigError as err:
         _fail(str(err), 2)
+    from tfdisvae.runs import CheckpointError
     from tfdisvae.training import TrainingDiverged, train
 
     try:
         run_dir = train(config)
-    except ConfigError as err:
+    except (ConfigError, CheckpointError) as err:
         _fail(str(err), 2)
     except TrainingDiverged as err:
         _fail(str(err), 1)
