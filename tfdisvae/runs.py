@@ -11,8 +11,10 @@
     model, config = load_run("runs/beta_vae_h-dsprites-seed0", checkpoint=500)
 """
 
+import errno
 import os
 import re
+import shutil
 
 import tensorflow as tf
 
@@ -64,6 +66,42 @@ def make_checkpoint(model):
     if getattr(model, "discriminator_optimizer", None) is not None:
         objects["discriminator_optimizer"] = model.discriminator_optimizer
     return tf.train.Checkpoint(**objects)
+
+
+class DiskFullError(RuntimeError):
+    """A write failed for want of space (ENOSPC, a quota, a file-size limit); what was written before stays."""
+
+
+_DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+_DISK_FULL_TEXT = ("No space left on device", "File too large", "Disk quota exceeded")
+
+
+def disk_full_error(err, what):
+    """A DiskFullError naming `what` was being written when `err` (an OSError or a TF error) is one of
+    running out of space; None otherwise."""
+    if isinstance(err, DiskFullError):
+        return err
+    full = (isinstance(err, OSError) and err.errno in _DISK_FULL_ERRNOS) or (
+        isinstance(err, tf.errors.OpError) and any(t in str(err) for t in _DISK_FULL_TEXT))
+    if not full:
+        return None
+    reason = next((t for t in _DISK_FULL_TEXT if t in str(err)), None) or os.strerror(err.errno)
+    return DiskFullError(f"out of disk space writing {what} ({reason}); free space there (or raise the "
+                         "file-size limit / quota), then run the same command again: it resumes from "
+                         "the last checkpoint, and nothing written before was lost")
+
+
+def write_text_atomically(path, text):
+    """Write `path` through a temporary file and a rename: a failed write leaves the old file whole."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 class CheckpointError(RuntimeError):
@@ -192,8 +230,19 @@ class RunCheckpoints:
         self.manager = self._make_manager()
 
     def save(self, step):
-        """Write ckpt-<step>; returns its path prefix."""
-        return self.manager.save(checkpoint_number=int(step))
+        """Write ckpt-<step>; returns its path prefix.
+
+        Raises DiskFullError when the disk (or a size limit) is full; the half-written ckpt-<step>_temp
+        is removed and the earlier checkpoints are untouched (the manager rotates only after a save)."""
+        try:
+            return self.manager.save(checkpoint_number=int(step))
+        except (OSError, tf.errors.OpError) as err:
+            full = disk_full_error(err, f"checkpoint ckpt-{int(step)} in {checkpoint_dir(self.run_dir)}")
+            if full is None:
+                raise
+            shutil.rmtree(os.path.join(checkpoint_dir(self.run_dir), f"ckpt-{int(step)}_temp"),
+                          ignore_errors=True)
+            raise full from None
 
     def restore(self, checkpoint=None):
         """Restore the latest checkpoint (None), the one of a step (int) or a path prefix (str).
@@ -250,6 +299,9 @@ def _step_of(path):
 
 def read_config(run_dir):
     """The TrainConfig of a run (RUN/config.json). Clear errors for a missing directory or file."""
+    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
+        raise NotADirectoryError(f"run directory {run_dir!r} is a file, not a directory; give the "
+                                 "directory train.py wrote (or another --run_dir)")
     if not os.path.isdir(run_dir):
         raise FileNotFoundError(
             f"run directory {run_dir!r} does not exist; give the directory train.py wrote "

@@ -12,6 +12,7 @@ if it had not been interrupted (losing at most the steps since its last checkpoi
 
 import os
 import sys
+import zipfile
 
 import numpy as np
 import tensorflow as tf
@@ -23,6 +24,10 @@ from tfdisvae.config import ConfigError, TrainConfig
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is left as it was."""
+
+
+class DataError(RuntimeError):
+    """The training data cannot be read (a TFDS set not prepared, a damaged file); names the fix."""
 
 
 class ArrayData:
@@ -97,14 +102,38 @@ def load_dataset(config):
     import tfdisvae.data as data_lib
 
     if config.dataset == "dsprites" or config.dataset in getattr(data_lib, "GROUND_TRUTH", ()):
-        data = data_lib.load_ground_truth(config.dataset, data_dir=config.data_dir,
-                                          source=config.data_source)
+        try:
+            data = data_lib.load_ground_truth(config.dataset, data_dir=config.data_dir,
+                                              source=config.data_source)
+        except ConfigError:
+            raise
+        except FileNotFoundError as err:  # tfds_data.DatasetNotPreparedError: the message is the fix
+            raise DataError(str(err)) from None
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as err:
+            full = runs.disk_full_error(err, f"the {config.dataset} cache under {config.data_dir or '$TFDISVAE_DATA'}")
+            if full is not None:
+                raise full from None
+            raise _damaged_data(config, err) from None
     else:
         known = getattr(data_lib, "DATASETS", None)
         if known is not None and config.dataset not in known:
             raise ConfigError(f"unknown dataset {config.dataset!r}; valid: {', '.join(known)}")
         data = data_lib.load(config.dataset, data_dir=config.data_dir)
     return data
+
+
+def _damaged_data(config, err):
+    detail = " ".join(str(err).split())[:200]
+    if config.dataset == "dsprites":
+        from tfdisvae.data.dsprites import find_original
+
+        path = find_original(config.data_dir)
+        if path is not None:
+            return DataError(f"the dSprites file {path} cannot be read ({type(err).__name__}: {detail}); "
+                             "it is damaged or not the original: replace it with a fresh copy, or move it "
+                             "away and give --data_source=render to render the images instead")
+    return DataError(f"the {config.dataset} data cannot be read ({type(err).__name__}: {detail}); "
+                     "prepare the data set again (see docs/training.md)")
 
 
 def load_training_data(config, data=None):
@@ -140,15 +169,28 @@ def prepare_run(config, image_shape, dataset_size):
     run_dir = config.default_run_dir()
     resolved.run_dir = run_dir
     path = runs.config_path(run_dir)
+    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
+        raise ConfigError(f"run directory {run_dir} is a file, not a directory; give another --run_dir")
     if os.path.isfile(path):
-        previous = TrainConfig.from_json(path)
+        try:
+            previous = TrainConfig.from_json(path)
+        except (OSError, ValueError) as err:
+            raise ConfigError(f"{path} cannot be read ({type(err).__name__}: {err}); restore it from a "
+                              "copy, or give another --run_dir to start a new run") from None
         diffs = previous.differences(resolved)
         if diffs:
             listed = "; ".join(f"{k}: {a!r} there, {b!r} now" for k, a, b in diffs)
             raise ConfigError(f"{run_dir} holds a run with other settings ({listed}); give another "
                               "--run_dir (or --logdir/--seed), or the same settings to resume it")
-    os.makedirs(run_dir, exist_ok=True)
-    resolved.to_json(path)
+    try:
+        os.makedirs(run_dir, exist_ok=True)
+        runs.write_text_atomically(path, resolved.to_json())
+    except OSError as err:
+        full = runs.disk_full_error(err, path)
+        if full is not None:
+            raise full from None
+        raise ConfigError(f"cannot write the run directory {run_dir} ({err.strerror or err}); give a "
+                          "--run_dir you can write to") from None
     return resolved, run_dir
 
 
