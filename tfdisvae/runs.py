@@ -149,12 +149,14 @@ class RunCheckpoints:
         path = self.manager.latest_checkpoint
         return None if path is None else _step_of(path)
 
-    def resume(self, warn=print):
+    def resume(self, warn=print, move_aside=True):
         """Restore the newest checkpoint that restores; returns its step, or None when there is none.
 
         A newer checkpoint that fails (truncated data file, missing index, variables of other shapes) is
-        moved aside as ckpt-<step>.corrupt with one `warn` line naming it. Raises CheckpointError naming
-        the folder when checkpoints exist but none restores (then nothing is moved).
+        moved aside as ckpt-<step>.corrupt with one `warn` line naming it (only skipped with
+        move_aside=False: the other workers of a multi-worker run never change the chief's folder).
+        Raises CheckpointError naming the folder when checkpoints exist but none restores (then nothing
+        is moved).
         """
         candidates = self._candidates()
         if not candidates:
@@ -168,6 +170,8 @@ class RunCheckpoints:
             except Exception as err:  # noqa: BLE001 - any failure means "does not restore"
                 failures.append((path, _one_line(err)))
                 continue
+            if not move_aside:
+                return _step_of(path)
             for bad, why in failures:
                 aside = self._move_aside(bad)
                 warn(f"warning: checkpoint {os.path.basename(bad)} does not restore ({why}); moved "
@@ -275,6 +279,35 @@ class RunCheckpoints:
             return str(checkpoint)
         raise FileNotFoundError(f"checkpoint {checkpoint!r} not found (no {checkpoint}.index); "
                                 f"steps available in {checkpoint_dir(self.run_dir)}: {listing}.")
+
+
+def mark_session_start(log_dir, step):
+    """Tell TensorBoard that training (re)starts at `step`: events of steps >= `step` written before are
+    stale.
+
+    A resumed run trains the steps after its checkpoint again, and its writer logs them again; the events
+    the killed process wrote past the checkpoint are still in its file (nothing is deleted). Every run
+    therefore begins with a small events file holding `SessionLog.START` at `step`, named so that it sorts
+    after every earlier events file of log_dir and before the new writer's. TensorBoard's server (its
+    plugin_event_accumulator, purge_orphaned_data on by default) takes the first START of a directory as
+    the beginning and each later one as a restart, dropping every earlier event of a step >= `step`: each
+    step appears once, with the value of the run that got past it. Readers without that purge
+    (tensorboard's legacy event_accumulator for tensor summaries) take the last value of each step in
+    file order, which is the same. Returns the marker's path.
+    """
+    import socket
+    import time
+
+    os.makedirs(log_dir, exist_ok=True)
+    path = os.path.join(log_dir, f"events.out.tfevents.{int(time.time()):010d}."
+                                 f"{socket.gethostname()}.{os.getpid()}.0.restart")
+    start = tf.compat.v1.SessionLog(status=tf.compat.v1.SessionLog.START)
+    with tf.io.TFRecordWriter(path) as writer:
+        writer.write(tf.compat.v1.Event(wall_time=time.time(), file_version="brain.Event:2")
+                     .SerializeToString())
+        writer.write(tf.compat.v1.Event(wall_time=time.time(), step=int(step), session_log=start)
+                     .SerializeToString())
+    return path
 
 
 def _read_every_tensor(path):

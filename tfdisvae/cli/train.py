@@ -122,7 +122,7 @@ def main(argv):
     import tensorflow as tf
 
     from tfdisvae import runs
-    from tfdisvae.training import DataError, TrainingDiverged, train
+    from tfdisvae.training import DataError, TrainingDiverged, WorkerLost, train
 
     try:
         run_dir = train(config)
@@ -133,7 +133,7 @@ def main(argv):
         if full is None:
             raise
         _fail(str(full), 2)
-    except TrainingDiverged as err:
+    except (TrainingDiverged, WorkerLost) as err:
         _fail(str(err), 1)
     print(f"run directory: {run_dir}")
 
