@@ -116,7 +116,7 @@ def chaos_run(run_dir, schedule, cwd, timeout=300):
                               capture_output=True, text=True, cwd=cwd, timeout=timeout)
         assert proc.returncode == -signal.SIGKILL, (kind, step, proc.returncode, proc.stderr[-3000:])
         folder = os.path.join(run_dir, "checkpoints")
-        mid_write = any(name.endswith("_temp") for name in os.listdir(folder)) if os.path.isdir(folder) \
+        mid_write = any("temp" in name for name in os.listdir(folder)) if os.path.isdir(folder) \
             else False
         reached = max(_scalar_steps(run_dir, purge=False), default=0)
         kept = max(_checkpoint_steps(run_dir), default=0)
