@@ -110,6 +110,8 @@ def test_full_disk_is_one_line_and_loses_nothing(tmp_path, own_stderr_lines):
         k: v for k, v in before.items() if k != "config.json"}
     assert TrainConfig.from_json(str(run_dir / "config.json")).steps == 40
     new = sorted(set(after) - set(before))
-    assert len(new) == 1 and new[0].startswith(os.path.join("logs", "train", "events.out.tfevents")), new
+    # Only the second run's events: its session-start marker and its events file.
+    assert len(new) == 2 and new[0].endswith(".restart") and new[1].endswith(".v2"), new
+    assert all(n.startswith(os.path.join("logs", "train", "events.out.tfevents")) for n in new), new
     model, _ = runs.load_run(str(run_dir))
     assert int(model.optimizer.iterations) == 20
