@@ -134,7 +134,8 @@ class RunCheckpoints:
                                               checkpoint_name="ckpt")
         except ValueError:  # an empty or truncated `checkpoint` state file: keep it, rebuild from disk
             state = os.path.join(folder, "checkpoint")
-            os.replace(state, state + CORRUPT_SUFFIX)
+            if os.path.exists(state):  # (another worker of the run may have moved it already)
+                os.replace(state, state + CORRUPT_SUFFIX)
             return tf.train.CheckpointManager(self.checkpoint, folder, max_to_keep=self.max_to_keep,
                                               checkpoint_name="ckpt")
 
