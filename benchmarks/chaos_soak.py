@@ -50,12 +50,16 @@ def main():
     chaos.CHAOS_STEPS = steps
     original = chaos.chaos_command
     chaos.chaos_command = lambda run_dir, steps=steps: original(run_dir, steps)
-    report = chaos.chaos_run(run_dir, schedule, work, timeout=1800)
     lost = 0
-    for kind, step, delay, start, reached, kept, mid_write in report:
+
+    def show(row):
+        nonlocal lost
+        kind, step, delay, start, reached, kept, mid_write = row
         lost += max(reached - kept, 0)
         print(f"kill {kind:10s} at step {step:4d} (+{delay:5.1f} ms): started {start:4d}, reached {reached:4d}, "
               f"kept ckpt-{kept}{', inside a checkpoint write' if mid_write else ''}", flush=True)
+
+    report = chaos.chaos_run(run_dir, schedule, work, timeout=1800, progress=show)
     step, weights = chaos._final_weights(run_dir)
     full_step, full_weights = chaos._final_weights(full_dir)
     equal = step == full_step == steps and all(

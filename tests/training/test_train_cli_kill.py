@@ -103,7 +103,7 @@ def chaos_schedule(seed, kills, steps=CHAOS_STEPS):
     return schedule
 
 
-def chaos_run(run_dir, schedule, cwd, timeout=300):
+def chaos_run(run_dir, schedule, cwd, timeout=300, progress=None):
     """Run the command once per kill of `schedule` (each must die by SIGKILL), then to the end.
     Returns [(kind, step, delay_ms, started_from, reached, kept, mid_checkpoint_write)]: the step the
     process started from, the last step it logged, the newest checkpoint it left, whether it died inside
@@ -121,6 +121,8 @@ def chaos_run(run_dir, schedule, cwd, timeout=300):
         reached = max(_scalar_steps(run_dir, purge=False), default=0)
         kept = max(_checkpoint_steps(run_dir), default=0)
         report.append((kind, step, delay, started, reached, kept, mid_write))
+        if progress is not None:
+            progress(report[-1])
     final = subprocess.run(chaos_command(run_dir), env=env, capture_output=True, text=True, cwd=cwd,
                            timeout=timeout)
     assert final.returncode == 0, final.stderr[-3000:]
