@@ -66,6 +66,7 @@ def _journals(base):
     return sorted(p.name for p in base.glob(".burgess.publishing-*"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stage", export.EXPORT_STAGES)
 def test_export_killed_after_each_stage_is_all_or_repaired(killed, stage):
     root, encoder, decoder = killed

@@ -58,6 +58,7 @@ def bad_surroundings(tmp_path_factory):
     return {name: (*_finish(proc), cases[name][1]) for name, proc in procs.items()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case, problem, fix", [
     ("tfds", "data set 'shapes3d' is not prepared in", "tfds build shapes3d"),
     ("run_dir_file", "is a file, not a directory", "give another --run_dir"),
@@ -75,6 +76,7 @@ def test_one_line_names_the_problem_and_the_fix(bad_surroundings, own_stderr_lin
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_bad_surroundings_are_left_as_they_were(bad_surroundings):
     assert (bad_surroundings["run_dir_file"][3]).read_text() == "not a run\n"
     broken = bad_surroundings["config"][3]
@@ -89,6 +91,7 @@ def _snapshot(run_dir):
             for d, _, fs in os.walk(run_dir) for f in fs}
 
 
+@pytest.mark.slow
 def test_full_disk_is_one_line_and_loses_nothing(tmp_path, own_stderr_lines):
     run_dir = tmp_path / "run"
     code, out, err = _finish(_start([*RENDER, "--steps=20", f"--run_dir={run_dir}"], str(tmp_path)))
