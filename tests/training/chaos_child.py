@@ -3,8 +3,9 @@
     TFDISVAE_CHAOS="<kind>:<step>:<delay_ms>" python tests/training/chaos_child.py --model=... (train.py flags)
 
 kind "step": a timer started when step <step> ends kills the process <delay_ms> later, during the next
-steps; "checkpoint": started as the checkpoint of <step> begins to be written (a 6 MB write for the
-chaos test's model: a delay of a few ms lands inside it); "summary": started as the summaries of <step>
+steps; "checkpoint": started as the checkpoint of <step> begins to be saved (a 6 MB checkpoint for the
+chaos test's model: 90-150 ms a save on the 2-core test machine, about half of it Python-side
+preparation before the files are written); "summary": started as the summaries of <step>
 begin to be written. The kill is a real SIGKILL from a thread of the process, so it lands wherever the
 main thread is at that moment. Without TFDISVAE_CHAOS this is plain train.py.
 """

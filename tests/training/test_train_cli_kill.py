@@ -72,7 +72,7 @@ def test_kill_9_then_same_command_resumes(tmp_path):
 
 CHAOS_CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chaos_child.py")
 CHAOS_STEPS, CHAOS_EVERY = 60, 5
-CHAOS_DELAYS_MS = {"step": (0.0, 60.0), "checkpoint": (5.0, 80.0), "summary": (0.0, 1.0)}
+CHAOS_DELAYS_MS = {"step": (0.0, 60.0), "checkpoint": (20.0, 150.0), "summary": (0.0, 1.0)}
 
 
 def chaos_command(run_dir, steps=CHAOS_STEPS):
