@@ -173,6 +173,7 @@ class RunCheckpoints:
                 continue
             if not move_aside:
                 return _step_of(path)
+            self._remove_unfinished_saves()
             for bad, why in failures:
                 aside = self._move_aside(bad)
                 warn(f"warning: checkpoint {os.path.basename(bad)} does not restore ({why}); moved "
@@ -183,6 +184,14 @@ class RunCheckpoints:
         raise CheckpointError(
             f"no checkpoint in {checkpoint_dir(self.run_dir)} restores ({listed}); move that folder "
             "aside to train from step 0, or give another --run_dir")
+
+    def _remove_unfinished_saves(self):
+        """Delete the ckpt-<step>_temp/ folders of saves killed before they finished (TensorFlow's
+        scratch space for a save: never a checkpoint, and renamed away when a save completes)."""
+        folder = checkpoint_dir(self.run_dir)
+        for name in os.listdir(folder):
+            if re.fullmatch(r"ckpt-\d+_temp", name) and os.path.isdir(os.path.join(folder, name)):
+                shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
 
     def _candidates(self):
         """Checkpoint prefixes oldest first: those of the state file plus any ckpt-N.index on disk."""

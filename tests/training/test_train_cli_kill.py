@@ -112,12 +112,11 @@ def chaos_run(run_dir, schedule, cwd, timeout=300, progress=None):
     report = []
     for kind, step, delay in schedule:
         started = max(_checkpoint_steps(run_dir), default=0)
+        before = _unfinished_saves(run_dir)
         proc = subprocess.run(chaos_command(run_dir), env={**env, "TFDISVAE_CHAOS": f"{kind}:{step}:{delay}"},
                               capture_output=True, text=True, cwd=cwd, timeout=timeout)
         assert proc.returncode == -signal.SIGKILL, (kind, step, proc.returncode, proc.stderr[-3000:])
-        folder = os.path.join(run_dir, "checkpoints")
-        mid_write = any("temp" in name for name in os.listdir(folder)) if os.path.isdir(folder) \
-            else False
+        mid_write = bool(_unfinished_saves(run_dir) - before)
         reached = max(_scalar_steps(run_dir, purge=False), default=0)
         kept = max(_checkpoint_steps(run_dir), default=0)
         report.append((kind, step, delay, started, reached, kept, mid_write))
@@ -127,6 +126,12 @@ def chaos_run(run_dir, schedule, cwd, timeout=300, progress=None):
                            timeout=timeout)
     assert final.returncode == 0, final.stderr[-3000:]
     return report
+
+
+def _unfinished_saves(run_dir):
+    """Names in the checkpoint folder that a save killed mid-write leaves (ckpt-N_temp/, *.tempstate*)."""
+    folder = os.path.join(run_dir, "checkpoints")
+    return {n for n in os.listdir(folder) if "temp" in n} if os.path.isdir(folder) else set()
 
 
 def _scalars(run_dir, tag="loss/loss", purge=True):
@@ -184,6 +189,8 @@ def test_chaos_five_kills_end_bit_identical(tmp_path):
         assert started < step <= reached + 1  # the kill came at the moment it was armed for
         assert reached - kept <= CHAOS_EVERY  # it lost at most the steps since the last checkpoint
 
+    # A save killed mid-write leaves ckpt-N_temp/; the next run removes it.
+    assert _unfinished_saves(run_dir) == set()
     step, weights = _final_weights(run_dir)
     full_step, full_weights = _final_weights(full_dir)
     assert step == full_step == CHAOS_STEPS
