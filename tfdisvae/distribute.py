@@ -104,6 +104,20 @@ def make_strategy(name: str = "default", devices=None):
     return tf.distribute.MultiWorkerMirroredStrategy()
 
 
+def is_chief(strategy=None) -> bool:
+    """Whether this process writes the run directory: always, except under MultiWorkerMirroredStrategy,
+    where only the chief does (task type "chief", or worker 0 of a cluster without one), as TensorFlow's
+    multi-worker guide prescribes."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    task_type = getattr(resolver, "task_type", None)
+    if task_type is None:
+        return True
+    if task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return task_type == "worker" and int(resolver.task_id) == 0 and not has_chief
+
+
 def per_replica_batch(global_batch: int, strategy) -> int:
     """The shard each replica trains on: global_batch / replicas (which must divide it)."""
     replicas = strategy.num_replicas_in_sync

@@ -29,8 +29,16 @@ signature. Only stock TF ops are exported: loading needs neither TFP nor tfdisva
 Versions only grow: the next version is max(existing integer versions of both models) + 1, and an explicit
 version must be larger than every existing one. Each SavedModel is written to
 `<model_dir>/.tmp-<version>-<pid>/` (TF Serving ignores names that are not integers) and renamed into place, so a
-server watching the base never sees a half-written version. A killed export leaves only its `.tmp-*` folder,
-which the next export removes. Exports into one base are serialised with a lock file.
+server watching the base never sees a half-written version. Exports into one base are serialised with a lock file.
+
+Encoder and decoder of one version are published as a pair: only when both temporary SavedModels are complete is
+a journal `EXPORT_BASE/.<model_name>.publishing-<version>.json` written (atomically) naming the two renames; then
+both renames run and the journal is removed. A pair is published when its journal is gone. An export killed before
+the journal exists leaves only `.tmp-*` folders (removed by the next export: the version never appears); one killed
+after it (between or after the renames) is completed by the next export before anything else: the missing half is
+renamed into place from its finished temporary folder. The stages are named in `EXPORT_STAGES`; setting
+`TFDISVAE_EXPORT_KILL_AT=<stage>` makes the process SIGKILL itself there (tests/export/test_export_pair.py kills an
+export at every stage).
 
 Each version also holds `assets.extra/tf_serving_warmup_requests` (a TFRecord of `PredictionLog`s, one request
 per signature, replayed by the server when it loads the version) and `assets.extra/tfdisvae.json` (shapes,
@@ -48,6 +56,7 @@ import json
 import os
 import re
 import shutil
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +69,9 @@ METADATA_FILENAME = "tfdisvae.json"
 WARMUP_BATCH = 2
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _TMP_PREFIX = ".tmp-"
+EXPORT_STAGES = ("encoder_written", "decoder_written", "journal_written", "encoder_published",
+                 "decoder_published")
+KILL_AT_ENV = "TFDISVAE_EXPORT_KILL_AT"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -338,6 +350,63 @@ def _base_lock(export_base, model_name):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _stage_done(stage):
+    """Fault injection for the export tests: SIGKILL this process after `stage` if $TFDISVAE_EXPORT_KILL_AT names it."""
+    if os.environ.get(KILL_AT_ENV) == stage:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _journal_path(export_base, model_name, version):
+    return Path(export_base) / f".{model_name}.publishing-{version}.json"
+
+
+def _fsync_dir(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_journal(path, moves):
+    """Atomically write the list of (temporary, final) renames of one pair, relative to the base."""
+    tmp = path.with_name(path.name + ".tmp")
+    base = path.parent
+    with open(tmp, "w") as handle:
+        json.dump({"moves": [[str(a.relative_to(base)), str(b.relative_to(base))] for a, b in moves]}, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(base)
+
+
+def complete_half_published(export_base, model_name):
+    """Finish the publication of every pair whose export was killed after its journal was written.
+
+    Renames each half still in its temporary folder into place, then removes the journal. Returns the versions
+    completed. Called by every export before it looks at versions.
+    """
+    export_base = Path(export_base)
+    done = []
+    for journal in sorted(export_base.glob(f".{model_name}.publishing-*.json")):
+        try:
+            moves = json.loads(journal.read_text())["moves"]
+        except (ValueError, KeyError, OSError) as err:
+            raise ValueError(f"publish journal {journal} is unreadable ({err}); check that both "
+                             f"{model_name}_encoder and {model_name}_decoder hold the version it names, "
+                             "then delete it") from err
+        for tmp, final in moves:
+            tmp, final = export_base / tmp, export_base / final
+            if not final.exists() and tmp.is_dir():
+                os.rename(tmp, final)
+        journal.unlink()
+        _fsync_dir(export_base)
+        done.append(int(journal.name.rsplit("-", 1)[-1].split(".")[0]))
+    for leftover in export_base.glob(f".{model_name}.publishing-*.json.tmp"):
+        leftover.unlink()  # a journal killed while being written: its export had not published anything
+    return done
+
+
 def _publish(tmp_dir, final_dir):
     """Rename a finished temporary SavedModel into place; never replaces an existing version."""
     if final_dir.exists():
@@ -419,6 +488,7 @@ def export_encoder_decoder(
     model_dirs = {role: export_base / name for role, name in names.items()}
 
     with _base_lock(export_base, model_name):
+        complete_half_published(export_base, model_name)
         for model_dir in model_dirs.values():
             model_dir.mkdir(exist_ok=True)
             remove_stale_temporaries(model_dir)
@@ -456,17 +526,32 @@ def export_encoder_decoder(
 
         tmp_dirs = {role: model_dirs[role] / f"{_TMP_PREFIX}{version}-{os.getpid()}" for role in names}
         final_dirs = {role: model_dirs[role] / str(version) for role in names}
+        journal = _journal_path(export_base, model_name, version)
+        journaled = False
         try:
             for role, (models, signatures) in plans.items():
                 metadata = dict(common, role=role, serving_model_name=names[role],
                                 signatures=signature_docs[role])
                 _write_saved_model(tmp_dirs[role], models, signatures, metadata, names[role], warmups[role])
-            # Both SavedModels are complete before either is published.
+                _stage_done(f"{role}_written")
+            # Both SavedModels are complete before either is published; from the journal on, the pair is
+            # published by this export or, if it dies, by the next one (complete_half_published).
+            for role in names:
+                if final_dirs[role].exists():
+                    raise FileExistsError(f"version directory {final_dirs[role]} already exists; an export "
+                                          "never overwrites one.")
+            _write_journal(journal, [(tmp_dirs[role], final_dirs[role]) for role in names])
+            journaled = True
+            _stage_done("journal_written")
             for role in names:
                 _publish(tmp_dirs[role], final_dirs[role])
+                _stage_done(f"{role}_published")
+            journal.unlink()
+            _fsync_dir(export_base)
         finally:
-            for tmp in tmp_dirs.values():
-                shutil.rmtree(tmp, ignore_errors=True)
+            if not journaled:
+                for tmp in tmp_dirs.values():
+                    shutil.rmtree(tmp, ignore_errors=True)
 
     return ExportResult(
         version=version,

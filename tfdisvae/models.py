@@ -92,6 +92,19 @@ def _first(data):
     return data
 
 
+def _keras_reducible(logs):
+    """The step's logs in a form Keras can reduce across workers.
+
+    Under MultiWorkerMirroredStrategy Keras 3.15 reduces every logged value with
+    `strategy.reduce("MEAN", v, axis=0)`, which fails on scalars ("Invalid reduction dimension 0 for
+    input with 0 dimensions"); a [1] vector reduces to the same scalar. Other strategies: unchanged.
+    """
+    if not isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+        return logs
+    return {name: tf.reshape(value, [1]) if value.shape.rank == 0 else value
+            for name, value in logs.items()}
+
+
 def _replica_context():
     """The replica context of a tf.distribute strategy with more than one replica, else None."""
     ctx = tf.distribute.get_replica_context()
@@ -386,7 +399,7 @@ class DisentanglingVAE(keras.Model):
                 loss = self.optimizer.scale_loss(terms["loss"])
             grads = tape.gradient(loss, self.vae_variables)
             self.optimizer.apply_gradients(zip(grads, self.vae_variables, strict=True))
-            return self._update_trackers(terms)
+            return _keras_reducible(self._update_trackers(terms))
 
         batch = x.shape[0]
         if batch is not None and batch % 2:
@@ -416,7 +429,7 @@ class DisentanglingVAE(keras.Model):
         d_grads = d_tape.gradient(d_scaled, d_vars)
         self.discriminator_optimizer.apply_gradients(zip(d_grads, d_vars, strict=True))
         terms = {**terms, "discriminator_loss": d_loss, "discriminator_accuracy": d_acc}
-        return self._update_trackers(terms)
+        return _keras_reducible(self._update_trackers(terms))
 
     def test_step(self, data):
         x = tf.cast(_first(data), tf.float32)
@@ -425,7 +438,7 @@ class DisentanglingVAE(keras.Model):
         if self.uses_discriminator:
             d_loss, d_acc = self._discriminator_terms(z, z, _replica_context())
             terms = {**terms, "discriminator_loss": d_loss, "discriminator_accuracy": d_acc}
-        return self._update_trackers(terms)
+        return _keras_reducible(self._update_trackers(terms))
 
     # ------------------------------------------------------------------ serialisation
     def get_config(self):

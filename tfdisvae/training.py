@@ -11,7 +11,10 @@ if it had not been interrupted (losing at most the steps since its last checkpoi
 """
 
 import os
+import shutil
 import sys
+import tempfile
+import zipfile
 
 import numpy as np
 import tensorflow as tf
@@ -23,6 +26,14 @@ from tfdisvae.config import ConfigError, TrainConfig
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is left as it was."""
+
+
+class WorkerLost(RuntimeError):
+    """A worker of a multi-worker run went away mid-step; every worker must be started again."""
+
+
+class DataError(RuntimeError):
+    """The training data cannot be read (a TFDS set not prepared, a damaged file); names the fix."""
 
 
 class ArrayData:
@@ -95,16 +106,43 @@ class ArrayData:
 def load_dataset(config):
     """The config's whole data set (GroundTruthData for dsprites/shapes3d/smallnorb, else ImageData)."""
     import tfdisvae.data as data_lib
+    from tfdisvae.data import DataFileError
 
     if config.dataset == "dsprites" or config.dataset in getattr(data_lib, "GROUND_TRUTH", ()):
-        data = data_lib.load_ground_truth(config.dataset, data_dir=config.data_dir,
-                                          **data_lib.loader_options(config))
+        try:
+            data = data_lib.load_ground_truth(config.dataset, data_dir=config.data_dir,
+                                              **data_lib.loader_options(config))
+        except ConfigError:
+            raise
+        except DataFileError as err:  # a public file that is there but damaged: the message names the fix
+            raise DataError(str(err)) from None
+        except FileNotFoundError as err:  # tfds_data.DatasetNotPreparedError: the message is the fix
+            raise DataError(str(err)) from None
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as err:
+            full = runs.disk_full_error(err, f"the {config.dataset} cache under {config.data_dir or '$TFDISVAE_DATA'}")
+            if full is not None:
+                raise full from None
+            raise _damaged_data(config, err) from None
     else:
         known = getattr(data_lib, "DATASETS", None)
         if known is not None and config.dataset not in known:
             raise ConfigError(f"unknown dataset {config.dataset!r}; valid: {', '.join(known)}")
         data = data_lib.load(config.dataset, data_dir=config.data_dir)
     return data
+
+
+def _damaged_data(config, err):
+    detail = " ".join(str(err).split())[:200]
+    if config.dataset == "dsprites":
+        from tfdisvae.data.dsprites import find_original
+
+        path = find_original(config.data_dir)
+        if path is not None:
+            return DataError(f"the dSprites file {path} cannot be read ({type(err).__name__}: {detail}); "
+                             "it is damaged or not the original: replace it with a fresh copy, or move it "
+                             "away and give --data_source=render to render the images instead")
+    return DataError(f"the {config.dataset} data cannot be read ({type(err).__name__}: {detail}); "
+                     "prepare the data set again (see docs/training.md)")
 
 
 def load_training_data(config, data=None):
@@ -127,8 +165,9 @@ def load_training_data(config, data=None):
     return ArrayData(data.images(indices), name=f"{config.dataset}[{config.train_subset}]")
 
 
-def prepare_run(config, image_shape, dataset_size):
-    """Resolve the config for the data, check it against an existing run, write config.json.
+def prepare_run(config, image_shape, dataset_size, write=True):
+    """Resolve the config for the data, check it against an existing run, write config.json (unless
+    `write` is False: the other workers of a multi-worker run only check it).
 
     Returns (resolved config, run_dir). Raises ConfigError when run_dir holds a different run.
     """
@@ -140,15 +179,30 @@ def prepare_run(config, image_shape, dataset_size):
     run_dir = config.default_run_dir()
     resolved.run_dir = run_dir
     path = runs.config_path(run_dir)
+    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
+        raise ConfigError(f"run directory {run_dir} is a file, not a directory; give another --run_dir")
     if os.path.isfile(path):
-        previous = TrainConfig.from_json(path)
+        try:
+            previous = TrainConfig.from_json(path)
+        except (OSError, ValueError) as err:
+            raise ConfigError(f"{path} cannot be read ({type(err).__name__}: {err}); restore it from a "
+                              "copy, or give another --run_dir to start a new run") from None
         diffs = previous.differences(resolved)
         if diffs:
             listed = "; ".join(f"{k}: {a!r} there, {b!r} now" for k, a, b in diffs)
             raise ConfigError(f"{run_dir} holds a run with other settings ({listed}); give another "
                               "--run_dir (or --logdir/--seed), or the same settings to resume it")
-    os.makedirs(run_dir, exist_ok=True)
-    resolved.to_json(path)
+    if not write:
+        return resolved, run_dir
+    try:
+        os.makedirs(run_dir, exist_ok=True)
+        runs.write_text_atomically(path, resolved.to_json())
+    except OSError as err:
+        full = runs.disk_full_error(err, path)
+        if full is not None:
+            raise full from None
+        raise ConfigError(f"cannot write the run directory {run_dir} ({err.strerror or err}); give a "
+                          "--run_dir you can write to") from None
     return resolved, run_dir
 
 
@@ -192,19 +246,37 @@ def train(config, data=None, callbacks=(), log=print):
       ConfigError: invalid settings (one line).
       TrainingDiverged: the loss became NaN/Inf; the last good checkpoint stays intact.
     """
-    import keras
 
-    from tfdisvae.models import make_model
 
     config.validate()
+    # First: MultiWorkerMirroredStrategy must exist before the first TF op of the process.
+    strategy = distribute.make_strategy(config.strategy)
+    chief = distribute.is_chief(strategy)
     full_data = None
     if data is None:
         full_data = load_dataset(config)
         data = load_training_data(config, full_data)
-    config, run_dir = prepare_run(config, data.image_shape, data.num_examples)
+    config, run_dir = prepare_run(config, data.image_shape, data.num_examples, write=chief)
+    if not chief:
+        # Another worker of a multi-worker run: it restores from the chief's checkpoints (storage
+        # every worker sees) and writes its own checkpoints and summaries, which every worker must
+        # write alike, into a temporary folder it removes at the end.
+        scratch = tempfile.mkdtemp(prefix=f"tfdisvae-worker{strategy.cluster_resolver.task_id}-")
+        try:
+            return _train(config, run_dir, scratch, strategy, data, full_data, callbacks,
+                          lambda *_: None)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return _train(config, run_dir, run_dir, strategy, data, full_data, callbacks, log)
+
+
+def _train(config, run_dir, write_dir, strategy, data, full_data, callbacks, log):
+    """The body of train: checkpoints are read from run_dir and written (with summaries) to write_dir."""
+    import keras
+
+    from tfdisvae.models import make_model
 
     keras.utils.set_random_seed(config.seed)
-    strategy = distribute.make_strategy(config.strategy)
     distribute.per_replica_batch(config.batch_size, strategy)  # batch_size is the global batch
     jit = config.resolve_jit_compile()
     # The policy is fixed when the layers are built; variables, outputs and the loss stay float32.
@@ -212,10 +284,11 @@ def train(config, data=None, callbacks=(), log=print):
         model = make_model(config)
         model.compile(jit_compile=jit, **runs.optimizers_of(config))
     checkpoints = runs.RunCheckpoints(run_dir, model)
-    start = 0
-    if checkpoints.latest_step is not None:
-        start = checkpoints.restore()
+    start = checkpoints.resume(warn=log, move_aside=write_dir == run_dir) or 0
+    if start:
         log(f"resuming from step {start} ({checkpoints.resolve()})")
+    if write_dir != run_dir:
+        checkpoints = runs.RunCheckpoints(write_dir, model)
     if start >= config.steps:
         log(f"{run_dir} has already trained {start} of {config.steps} steps; nothing to do "
             "(give a larger --steps to train on)")
@@ -225,7 +298,9 @@ def train(config, data=None, callbacks=(), log=print):
     model.steps_per_execution = config.resolve_steps_per_execution(start)
     dataset = data.as_dataset(config.batch_size, shuffle=True, seed=config.seed, start_batch=start,
                               repeat=True)
-    summaries = cb.TrainingSummaries(runs.train_log_dir(run_dir), every=config.summary_every)
+    # Steps after `start` may have been logged by a killed process: TensorBoard drops those events.
+    runs.mark_session_start(runs.train_log_dir(write_dir), start + 1)
+    summaries = cb.TrainingSummaries(runs.train_log_dir(write_dir), every=config.summary_every)
     guard = cb.NaNGuard()
     all_callbacks = [guard, summaries, cb.Checkpointing(checkpoints, config.checkpoint_every, guard)]
     all_callbacks += extra_callbacks(config, model, data, summaries.writer,
@@ -237,8 +312,20 @@ def train(config, data=None, callbacks=(), log=print):
         f"{data.image_shape}), batch {config.batch_size}, lr {config.lr:g}, "
         f"XLA {'on' if jit else 'off'}, {policy}, {strategy.num_replicas_in_sync} replica(s), "
         f"{model.steps_per_execution} step(s) per execution")
-    model.fit(dataset, steps_per_epoch=config.steps - start, epochs=1, verbose=0, shuffle=False,
-              callbacks=all_callbacks)
+    try:
+        model.fit(dataset, steps_per_epoch=config.steps - start, epochs=1, verbose=0, shuffle=False,
+                  callbacks=all_callbacks)
+    except (tf.errors.UnavailableError, tf.errors.CancelledError, tf.errors.AbortedError) as err:
+        if config.strategy != "multi_worker":
+            raise
+        # The engine (MultiWorkerMirroredStrategy) cannot continue with a worker missing: its
+        # collectives abort on the survivors. Restarting every worker resumes the run.
+        kept = runs.RunCheckpoints(run_dir, model).latest_step
+        first = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+        raise WorkerLost(f"a worker of the cluster was lost ({first}); start every worker again with "
+                         "the same command (same TF_CONFIG): they resume from the last checkpoint ("
+                         f"{'none yet' if kept is None else f'step {kept}'} in "
+                         f"{runs.checkpoint_dir(run_dir)})") from None
     if guard.failure is not None:
         kept = checkpoints.latest_step
         raise TrainingDiverged(f"{guard.failure}; last good checkpoint: "

@@ -75,3 +75,20 @@ def test_per_replica_batch():
     assert distribute.per_replica_batch(64, TwoReplicas()) == 32
     with pytest.raises(ValueError, match="give a multiple of 2"):
         distribute.per_replica_batch(63, TwoReplicas())
+
+
+def test_only_the_chief_writes_the_run_directory():
+    import tensorflow as tf
+
+    def strategy(cluster, task_type, task_id):
+        resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
+            tf.train.ClusterSpec(cluster), task_type=task_type, task_id=task_id)
+        return type("Strategy", (), {"cluster_resolver": resolver})()
+
+    workers = {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}
+    assert distribute.is_chief(distribute.make_strategy("default"))
+    assert distribute.is_chief(strategy(workers, "worker", 0))
+    assert not distribute.is_chief(strategy(workers, "worker", 1))
+    with_chief = {"chief": ["127.0.0.1:3"], **workers}
+    assert distribute.is_chief(strategy(with_chief, "chief", 0))
+    assert not distribute.is_chief(strategy(with_chief, "worker", 0))

@@ -6,8 +6,9 @@
     python train.py --preset=poster --model=beta_tcvae   # the poster's dSprites settings (30 epochs)
 
 Precedence: TrainConfig defaults < --preset < flags given on the command line. Running the same command
-again resumes the run ("resuming from step N"). Errors in the settings are one line on stderr (exit 2);
-a NaN/Inf loss stops training with one line (exit 1), keeping the last good checkpoint.
+again resumes the run ("resuming from step N"). Errors in the settings, data that cannot be read, a run
+directory that cannot be written, checkpoints none of which restores and a full disk are one line on
+stderr (exit 2); a NaN/Inf loss stops training with one line (exit 1), keeping the last good checkpoint.
 """
 
 import dataclasses
@@ -125,14 +126,21 @@ def main(argv):
         config = config_from_flags()
     except ConfigError as err:
         _fail(str(err), 2)
-    from tfdisvae.data import DataFileError, DatasetNotPreparedError
-    from tfdisvae.training import TrainingDiverged, train
+    import tensorflow as tf
+
+    from tfdisvae import runs
+    from tfdisvae.training import DataError, TrainingDiverged, WorkerLost, train
 
     try:
         run_dir = train(config)
-    except (ConfigError, DatasetNotPreparedError, DataFileError) as err:
+    except (ConfigError, runs.CheckpointError, runs.DiskFullError, DataError) as err:
         _fail(str(err), 2)
-    except TrainingDiverged as err:
+    except (OSError, tf.errors.OpError) as err:  # out of space in a summary or another file
+        full = runs.disk_full_error(err, getattr(err, "filename", None) or "the run directory")
+        if full is None:
+            raise
+        _fail(str(full), 2)
+    except (TrainingDiverged, WorkerLost) as err:
         _fail(str(err), 1)
     print(f"run directory: {run_dir}")
 
