@@ -40,7 +40,7 @@ def scores():
 def test_codes_equal_to_the_factors_score_one(scores):
     s = scores["factors"]
     assert s["mig_discrete"] > 0.98
-    assert s["factor_vae_eval_accuracy"] == 1.0 and s["factor_vae_active_dims"] == K
+    assert s["factor_vae_eval_accuracy"] == 1.0 and s["factor_vae_unpruned_dims"] == K
     assert s["beta_vae_eval_accuracy"] == 1.0
     assert s["dci_disentanglement"] > 0.99 and s["dci_completeness"] > 0.99
     assert s["dci_informativeness_test_accuracy"] > 0.99
@@ -103,10 +103,45 @@ def test_factor_vae_score_from_hand_made_batches():
     batches[index == 0, :, 0] = 0.3
     batches[index == 1, :, 1] = -0.2
     out = metrics.factor_vae_score(global_codes, batches, index, batches, index)
+    # latent 2 (std 0.1) is kept (std >= 0.05) but never has the smallest relative variance
     assert out == {"factor_vae_train_accuracy": 1.0, "factor_vae_eval_accuracy": 1.0,
-                   "factor_vae_active_dims": 2.0}
+                   "factor_vae_unpruned_dims": 3.0}
     swapped = metrics.factor_vae_score(global_codes, batches, index, batches, 1 - index)
     assert swapped["factor_vae_eval_accuracy"] == 0.0
+
+
+def _dlib_rule_factor_vae(global_codes, batches, index, num_factors):
+    """disentanglement_lib's FactorVAE score re-derived: keep sqrt(var) >= 0.05, one vote per batch
+    (factor, argmin over kept latents of local var / global var), majority classifier."""
+    global_var = np.var(global_codes, axis=0, ddof=1)
+    kept = np.sqrt(global_var) >= 0.05
+    votes = np.zeros((num_factors, global_codes.shape[1]), np.int64)
+    for batch, k in zip(batches, index):
+        ratio = np.var(batch, axis=0, ddof=1)[kept] / global_var[kept]
+        votes[k, np.argmin(ratio)] += 1
+    return np.sum(votes[np.argmax(votes, axis=0), np.arange(votes.shape[1])]) / np.sum(votes)
+
+
+def test_factor_vae_prunes_on_the_standard_deviation():
+    # issue 14: latents with std in (0.05, 0.22) have variance < 0.05; disentanglement_lib keeps them
+    rng = np.random.default_rng(3)
+    global_codes = rng.standard_normal((2000, 2)) * [0.3, 0.1]    # std 0.3 and 0.1 (variance 0.01)
+    index = np.array([0, 0, 0, 0, 1, 1])
+    batches = rng.standard_normal((6, 32, 2)) * [0.3, 0.1]
+    batches[index == 0, :, 0] = 0.2                                # factor 0 fixes latent 0
+    batches[index == 1, :, 1] = -0.1                               # factor 1 fixes latent 1
+    out = metrics.factor_vae_score(global_codes, batches, index, batches, index)
+    # by hand: both latents kept, each factor votes for its own latent -> 1.0; pruning on the variance
+    # keeps latent 0 alone, every vote goes to it and the majority factor 0 gets 4 of 6
+    assert out["factor_vae_eval_accuracy"] == 1.0 == _dlib_rule_factor_vae(global_codes, batches,
+                                                                            index, 2)
+    assert out["factor_vae_unpruned_dims"] == 2.0
+    assert out["factor_vae_eval_accuracy"] != pytest.approx(4 / 6)
+    # codes = factors scaled to latent std ~0.15 (variance ~0.02): every latent kept, score 1
+    scale = 0.4
+    small = metrics.compute_factor_vae_score(DATA, lambda x: scale * FNS["factors"](x), seed=0,
+                                             num_train=200, num_eval=100, num_variance_estimate=1000)
+    assert small["factor_vae_eval_accuracy"] == 1.0 and small["factor_vae_unpruned_dims"] == K
 
 
 def test_dci_from_importance_closed_forms():

@@ -26,8 +26,12 @@ from tfdisvae.metrics import sampling
 from tfdisvae.metrics.mig import discrete_entropy, discrete_mutual_information
 
 NUM_BINS = 20                      # histogram bins of MIG (discrete) and modularity
-FACTOR_VAE_THRESHOLD = 0.05        # FactorVAE score: latents with global variance below are pruned
-LOGISTIC = {"solver": "lbfgs", "C": 1.0, "max_iter": 1000, "tol": 1e-4}   # beta-VAE score, explicitness
+# FactorVAE score: latents whose global STANDARD DEVIATION is below it are pruned (disentanglement_lib's
+# factor_vae._prune_dims keeps sqrt(variance) >= 0.05, the threshold of its study configs)
+FACTOR_VAE_THRESHOLD = 0.05
+# beta-VAE score, explicitness. max_iter=1000 where disentanglement_lib ran sklearn's default 100: the
+# fit converges, so the score is the regression's optimum, not where the solver stopped (docs/metrics.md)
+LOGISTIC = {"solver": "lbfgs", "C": 1.0, "max_iter": 1000, "tol": 1e-4}
 GBT = {"n_estimators": 100, "learning_rate": 0.1, "max_depth": 3, "subsample": 1.0}  # DCI (sklearn defaults)
 SVC = {"C": 0.01, "class_weight": "balanced", "loss": "squared_hinge", "dual": False,
        "max_iter": 1000, "tol": 1e-4}                                      # SAP
@@ -120,7 +124,7 @@ def compute_mig_discrete(data, representation_fn, seed=0, num_points=10_000, num
 
 # ------------------------------------------------------------------------------------- FactorVAE score
 def factor_vae_score(global_codes, train_batches, train_factor_index, eval_batches, eval_factor_index,
-                     num_factors=None, variance_threshold=FACTOR_VAE_THRESHOLD) -> dict:
+                     num_factors=None, std_threshold=FACTOR_VAE_THRESHOLD) -> dict:
     """The FactorVAE score (Kim & Mnih 2018) with a majority-vote classifier (counts, no training).
 
     Args:
@@ -128,21 +132,24 @@ def factor_vae_score(global_codes, train_batches, train_factor_index, eval_batch
       train_batches, eval_batches: [num_votes, batch, D] codes of batches that share the class of
         one factor, given by train_factor_index / eval_factor_index ([num_votes] ints).
       num_factors: K (default: max factor index + 1).
-      variance_threshold: latents whose global variance is below it are pruned (0.05).
-    A vote is (fixed factor, argmin over active latents of local variance / global variance); the
+      std_threshold: latents whose global standard deviation is below it are pruned (0.05), as
+        disentanglement_lib's _prune_dims (sqrt(variance) >= threshold).
+    A vote is (fixed factor, argmin over kept latents of local variance / global variance); the
     classifier maps each latent to the factor it most often voted for.
-    Returns {"factor_vae_train_accuracy", "factor_vae_eval_accuracy", "factor_vae_active_dims"};
-    accuracy in [0, 1], chance 1/K; 0 when no latent is active.
+    Returns {"factor_vae_train_accuracy", "factor_vae_eval_accuracy", "factor_vae_unpruned_dims"};
+    accuracy in [0, 1], chance 1/K; 0 when every latent is pruned. factor_vae_unpruned_dims counts the
+    latents that vote; disentanglement_lib's num_active_dims is len(mask), always D, so the two
+    differ (results/ files written before the rename call ours factor_vae_active_dims).
     """
     global_var = np.var(_codes(global_codes, "global_codes"), axis=0, ddof=1)
-    active = global_var >= variance_threshold
+    active = np.sqrt(global_var) >= std_threshold
     train_factor_index = np.asarray(train_factor_index, np.int64)
     eval_factor_index = np.asarray(eval_factor_index, np.int64)
     if num_factors is None:
         num_factors = int(max(train_factor_index.max(), eval_factor_index.max())) + 1
     if not active.any():
         return {"factor_vae_train_accuracy": 0.0, "factor_vae_eval_accuracy": 0.0,
-                "factor_vae_active_dims": 0.0}
+                "factor_vae_unpruned_dims": 0.0}
 
     def votes(batches, index):
         batches = np.asarray(batches, np.float64)
@@ -160,7 +167,7 @@ def factor_vae_score(global_codes, train_batches, train_factor_index, eval_batch
     cols = np.arange(train_votes.shape[1])
     return {"factor_vae_train_accuracy": float(train_votes[classifier, cols].sum() / train_votes.sum()),
             "factor_vae_eval_accuracy": float(eval_votes[classifier, cols].sum() / eval_votes.sum()),
-            "factor_vae_active_dims": float(active.sum())}
+            "factor_vae_unpruned_dims": float(active.sum())}
 
 
 def _fixed_factor_batches(data, representation_fn, num_votes, batch_size, rng, factors, chunk):
@@ -176,7 +183,7 @@ def _fixed_factor_batches(data, representation_fn, num_votes, batch_size, rng, f
 
 def compute_factor_vae_score(data, representation_fn, seed=0, batch_size=64, num_train=10_000,
                              num_eval=5_000, num_variance_estimate=10_000,
-                             variance_threshold=FACTOR_VAE_THRESHOLD,
+                             std_threshold=FACTOR_VAE_THRESHOLD,
                              chunk=sampling.DEFAULT_BATCH_SIZE) -> dict:
     """factor_vae_score with disentanglement_lib's sampling: a factor drawn uniformly (among the varying
     ones), `batch_size` points sharing a random class of it; num_train / num_eval votes; global variances
@@ -190,7 +197,7 @@ def compute_factor_vae_score(data, representation_fn, seed=0, batch_size=64, num
     evals, eval_index = _fixed_factor_batches(data, representation_fn, num_eval, batch_size, rng,
                                               factors, chunk)
     return factor_vae_score(global_codes, train, train_index, evals, eval_index, len(factors),
-                            variance_threshold)
+                            std_threshold)
 
 
 # ---------------------------------------------------------------------------------------- beta-VAE score

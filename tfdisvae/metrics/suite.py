@@ -7,7 +7,7 @@ Names and what they add (see docs/metrics.md):
   mig, mmig, aam         the poster's estimator (mutual_information.py) on the encoder's Gaussians;
                          asking for any of the three computes the estimate once and reports all three
   mig_discrete           disentanglement_lib's histogram MIG
-  factor_vae_score       factor_vae_train_accuracy, factor_vae_eval_accuracy, factor_vae_active_dims
+  factor_vae_score       factor_vae_train_accuracy, factor_vae_eval_accuracy, factor_vae_unpruned_dims
   beta_vae_score         beta_vae_train_accuracy, beta_vae_eval_accuracy
   dci                    dci_disentanglement, dci_completeness, dci_informativeness_{train,test}_accuracy
   sap                    sap
