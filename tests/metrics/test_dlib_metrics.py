@@ -116,7 +116,7 @@ def _dlib_rule_factor_vae(global_codes, batches, index, num_factors):
     global_var = np.var(global_codes, axis=0, ddof=1)
     kept = np.sqrt(global_var) >= 0.05
     votes = np.zeros((num_factors, global_codes.shape[1]), np.int64)
-    for batch, k in zip(batches, index):
+    for batch, k in zip(batches, index, strict=True):
         ratio = np.var(batch, axis=0, ddof=1)[kept] / global_var[kept]
         votes[k, np.argmin(ratio)] += 1
     return np.sum(votes[np.argmax(votes, axis=0), np.arange(votes.shape[1])]) / np.sum(votes)

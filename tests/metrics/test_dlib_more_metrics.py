@@ -8,13 +8,20 @@ import numpy as np
 import pytest
 import scipy.linalg
 import scipy.stats
-from metrics_synthetic_truth import SIZES, grid_factors, identity_fn, make_data, noise_fn, rotation_fn
+from metrics_synthetic_truth import (
+    SIZES,
+    grid_factors,
+    identity_fn,
+    make_data,
+    noise_fn,
+    rotation_fn,
+)
 
 from tfdisvae import metrics
 from tfdisvae.metrics import downstream, sampling
 from tfdisvae.metrics.fairness import fairness_aggregates, fairness_matrices, inter_group_fairness
-from tfdisvae.metrics.udr import relative_strength
 from tfdisvae.metrics.mig import discrete_entropy
+from tfdisvae.metrics.udr import relative_strength
 
 K = len(SIZES)
 DATA = make_data()
