@@ -1,4 +1,5 @@
-"""Evaluate a trained run: python -m tfdisvae.evaluate --run_dir RUN [--metrics mig,aam,...] [--num_points N]
+"""Evaluate a trained run: python -m tfdisvae.evaluate --run_dir RUN [--metrics mig,aam,...|all] [--num_points N]
+UDR across several runs:  python -m tfdisvae.evaluate --udr RUN1,RUN2,... [--num_points 1000]
 
 RUN may be a zoo model, --run_dir=pretrained:<name> (tfdisvae.pretrained): it is evaluated from the run
 directory tfdisvae.pretrained.materialize writes for it (default runs/pretrained/<name>).
@@ -9,7 +10,8 @@ on the run's ground-truth data set, writes RUN/metrics.json and the same numbers
 
 metrics.json: {"step": S, "checkpoint": path, "metrics": {name: value}, "settings": {...},
 "units": {...}}. A later evaluation of the same step adds to (and overwrites names in) "metrics"; one of
-another step replaces the file.
+another step replaces the file. `--udr` adds udr_lasso and udr_spearman to each run's metrics.json (the
+runs compared are in its settings) and writes the pairwise scores to the first run's udr.json.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ flags.DEFINE_string("checkpoint", None, "Checkpoint step or path (default: the l
 flags.DEFINE_integer("seed", 0, "Seed of every sampled quantity.", flag_values=FLAGS)
 flags.DEFINE_string("data_dir", None, "Data folder (default: the run's, else $TFDISVAE_DATA).", flag_values=FLAGS)
 flags.DEFINE_integer("batch_size", 512, "Images per encoder call.", flag_values=FLAGS)
+flags.DEFINE_string("udr", None, "Comma-separated run directories (>= 2) to rank with UDR (Duan et al. "
+                    "2020) instead of --run_dir; --num_points images (default 1,000).", flag_values=FLAGS)
 
 UNITS = {
     "mig": "dimensionless (gap / H[v_k], nats / nats)", "mmig": "dimensionless", "aam": "dimensionless",
@@ -43,6 +47,9 @@ UNITS = {
     "loss, reconstruction, log_likelihood, kl, elbo, index_code_mi, total_correlation, dimwise_kl, "
     "kl_z*, dimwise_kl_z*": "nats per image", "*_per_pixel": "nats per pixel",
     "var_kl_per_latent, var_dimwise_kl": "nats^2 (variance over latents)",
+    "mutual_info_score": "nats", "gaussian_wasserstein_correlation": "squared code units",
+    "gaussian_wasserstein_correlation_norm, irs, udr_*": "dimensionless (0..1)",
+    "*downstream_*_accuracy*": "fraction correct", "*_fairness_*": "total-variation distance (0 fair)",
 }
 
 
@@ -118,12 +125,54 @@ def evaluate_run(run_dir, metrics=DEFAULT_METRICS, num_points=None, num_samples=
     return values
 
 
+def evaluate_udr(run_dirs, num_points=None, checkpoint=None, seed=0, data_dir=None, batch_size=512,
+                 data=None, log=print) -> dict:
+    """UDR (lasso and spearman) of the runs `run_dirs` on the first run's data set: adds udr_lasso and
+    udr_spearman to each run's metrics.json, writes RUN1/udr.json (runs, model scores, pairwise
+    matrices) and returns {run_dir: {"udr_lasso": ..., "udr_spearman": ...}}."""
+    from tfdisvae import runs
+    from tfdisvae.metrics import sampling
+    from tfdisvae.metrics.udr import NUM_DATA_POINTS, compute_udr
+
+    run_dirs = [r for r in (run_dirs.split(",") if isinstance(run_dirs, str) else run_dirs) if r]
+    if len(run_dirs) < 2:
+        raise ValueError(f"UDR compares at least 2 runs; got {len(run_dirs)} (--udr RUN1,RUN2,...)")
+    loaded = [runs.load_run(r, checkpoint) for r in run_dirs]
+    if data is None:
+        data = load_data(loaded[0][1], data_dir)
+    num_points = NUM_DATA_POINTS if num_points is None else int(num_points)
+    log(f"UDR of {len(run_dirs)} runs on {num_points} images")
+    result = compute_udr(data, [sampling.posterior_from_model(m, batch_size) for m, _ in loaded],
+                         seed=seed, num_data_points=num_points, chunk=batch_size)
+    settings = {"udr_runs": [os.path.abspath(r) for r in run_dirs], "udr_num_points": num_points,
+                "seed": seed}
+    out = {}
+    for i, (run_dir, (model, _)) in enumerate(zip(run_dirs, loaded, strict=True)):
+        values = {k: float(result[k][i]) for k in ("udr_lasso", "udr_spearman")}
+        step = int(model.optimizer.iterations.numpy())
+        ckpt = runs.RunCheckpoints(run_dir, model).resolve(checkpoint)
+        write_metrics_json(runs.metrics_path(run_dir), step, ckpt, values, settings)
+        out[run_dir] = values
+        log(f"  {run_dir}: udr_lasso {values['udr_lasso']:.4f}  udr_spearman "
+            f"{values['udr_spearman']:.4f}")
+    with open(os.path.join(run_dirs[0], "udr.json"), "w") as f:
+        json.dump({**settings, **{k: v.tolist() for k, v in result.items()}}, f, indent=2)
+    return out
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}; every setting is a --flag.")
+    if FLAGS.udr:
+        try:
+            evaluate_udr(FLAGS.udr, FLAGS.num_points, FLAGS.checkpoint, FLAGS.seed, FLAGS.data_dir,
+                         FLAGS.batch_size)
+        except (FileNotFoundError, ValueError, TypeError) as err:
+            raise app.UsageError(str(err)) from err
+        return
     if not FLAGS.run_dir:
         raise app.UsageError("--run_dir is required: the directory train.py wrote, or "
-                             "pretrained:<name>.")
+                             "pretrained:<name> (or --udr RUN1,RUN2).")
     try:
         evaluate_run(FLAGS.run_dir, FLAGS.metrics, FLAGS.num_points, FLAGS.num_samples,
                      FLAGS.checkpoint, FLAGS.seed, FLAGS.data_dir, FLAGS.batch_size)

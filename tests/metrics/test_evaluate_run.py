@@ -113,3 +113,30 @@ def test_command_line(run_dir):
     bad = subprocess.run([sys.executable, "-m", "tfdisvae.evaluate", "--run_dir=/nonexistent"],
                          capture_output=True, text=True, env=env, timeout=300)
     assert bad.returncode != 0 and "does not exist" in bad.stderr
+
+
+def test_all_metrics_and_udr_across_runs(run_dir, data):
+    from tfdisvae.evaluate import evaluate_udr
+    from tfdisvae.metrics.suite import METRICS
+
+    values = evaluate_run(run_dir, "all", num_points=64, num_samples=200, data=data,
+                          log=lambda *_: None)
+    for key in ("mig", "factor_vae_eval_accuracy", "dci_disentanglement", "irs", "mutual_info_score",
+                "gaussian_wasserstein_correlation_norm", "downstream_logistic_10_mean_test_accuracy",
+                "downstream_gbt_10_min_test_accuracy",
+                "reduced_downstream_gbt_64_mean_test_accuracy_reduced_factor",
+                "strong_downstream_gbt_64_strong_generalization_gap",
+                "mean_fairness_mean_pred_mean_sens", "elbo"):
+        assert key in values, key
+    with open(runs.metrics_path(run_dir)) as f:
+        assert json.load(f)["settings"]["metrics"] == list(METRICS)
+    # UDR of a run against itself: this barely trained model's latents all have KL < 0.01 nats, so
+    # UDR filters every latent and scores 0
+    out = evaluate_udr([run_dir, run_dir], num_points=100, data=data, log=lambda *_: None)
+    assert out[run_dir] == {"udr_lasso": 0.0, "udr_spearman": 0.0}
+    with open(runs.metrics_path(run_dir)) as f:
+        saved = json.load(f)
+    assert saved["metrics"]["udr_lasso"] == 0.0 and len(saved["settings"]["udr_runs"]) == 2
+    assert os.path.isfile(os.path.join(run_dir, "udr.json"))
+    with pytest.raises(ValueError, match="at least 2 runs"):
+        evaluate_udr([run_dir], data=data)

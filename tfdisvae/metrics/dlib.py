@@ -285,6 +285,34 @@ def dci_from_importance(importance) -> dict:
             "dci_completeness": float(np.sum(per_factor * importance.sum(axis=0) / total))}
 
 
+def gbt_classifier(seed=0, **gbt_options):
+    """A GradientBoostingClassifier with the GBT settings (random_state=seed; gbt_options override)."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    return GradientBoostingClassifier(random_state=_seed_int(seed), **{**GBT, **gbt_options})
+
+
+def fit_per_factor(make_model, codes_train, factors_train, codes_test, factors_test):
+    """One classifier per factor column: (models, train accuracies [K], test accuracies [K]).
+
+    make_model() returns an unfitted sklearn classifier. A factor with a single class in the training
+    set gets no model (None); it predicts that class (sklearn's classifiers refuse one class)."""
+    models, train_acc, test_acc = [], [], []
+    for k in range(factors_train.shape[1]):
+        y_train, y_test = factors_train[:, k], factors_test[:, k]
+        if np.unique(y_train).size < 2:
+            models.append(None)
+            train_acc.append(1.0)
+            test_acc.append(float(np.mean(y_test == y_train[0])))
+            continue
+        model = make_model()
+        model.fit(codes_train, y_train)
+        models.append(model)
+        train_acc.append(float(np.mean(model.predict(codes_train) == y_train)))
+        test_acc.append(float(np.mean(model.predict(codes_test) == y_test)))
+    return models, np.asarray(train_acc), np.asarray(test_acc)
+
+
 def dci(codes_train, factors_train, codes_test, factors_test, seed=0, **gbt_options) -> dict:
     """DCI (Eastwood & Williams 2018) with one gradient-boosted tree classifier per factor (GBT settings,
     random_state=seed; override with gbt_options, e.g. n_estimators=20 for quick checks).
@@ -294,18 +322,11 @@ def dci(codes_train, factors_train, codes_test, factors_test, seed=0, **gbt_opti
     (higher is better), which disentanglement_lib stores under the misleading names
     informativeness_train/test ("err").
     """
-    from sklearn.ensemble import GradientBoostingClassifier
-
     codes_train, factors_train, codes_test, factors_test = _pair(codes_train, factors_train,
                                                                  codes_test, factors_test)
-    importance = np.zeros((codes_train.shape[1], factors_train.shape[1]))
-    train_acc, test_acc = [], []
-    for k in range(factors_train.shape[1]):
-        model = GradientBoostingClassifier(random_state=_seed_int(seed), **{**GBT, **gbt_options})
-        model.fit(codes_train, factors_train[:, k])
-        importance[:, k] = np.abs(model.feature_importances_)
-        train_acc.append(np.mean(model.predict(codes_train) == factors_train[:, k]))
-        test_acc.append(np.mean(model.predict(codes_test) == factors_test[:, k]))
+    models, train_acc, test_acc = fit_per_factor(lambda: gbt_classifier(seed, **gbt_options),
+                                                 codes_train, factors_train, codes_test, factors_test)
+    importance = np.stack([np.abs(m.feature_importances_) for m in models], axis=1)
     return {**dci_from_importance(importance),
             "dci_informativeness_train_accuracy": float(np.mean(train_acc)),
             "dci_informativeness_test_accuracy": float(np.mean(test_acc))}
@@ -414,6 +435,56 @@ def compute_modularity_explicitness(data, representation_fn, seed=0, num_train=1
                                                 chunk), seed=_seed_int(seed))
 
 
+# ------------------------------------------------------------------------------------------------- IRS
+IRS_DIFF_QUANTILE = 0.99   # disentanglement_lib's default (1.0 is the paper's maximum deviation)
+
+
+def irs_matrix(groups, codes, diff_quantile=IRS_DIFF_QUANTILE):
+    """(IRS matrix [L, K], max deviations [L]) of codes [n, L] against discrete factor groups [n, K].
+
+    Entry (j, k) = 1 − mean over the groups g of v_k of quantile_q |z_j − E[z_j | g]|, divided by
+    max_n |z_j − E[z_j]| (Suter et al. 2019, disentanglement_lib's scalable_disentanglement_score)."""
+    max_dev = np.max(np.abs(codes - codes.mean(axis=0)), axis=0)
+    deviation = np.zeros((codes.shape[1], groups.shape[1]))
+    for k in range(groups.shape[1]):
+        values = np.unique(groups[:, k])
+        for value in values:
+            member = codes[groups[:, k] == value]
+            diffs = np.abs(member - member.mean(axis=0))
+            deviation[:, k] += np.percentile(diffs, diff_quantile * 100, axis=0)
+        deviation[:, k] /= len(values)
+    return 1.0 - deviation / max_dev[:, None], max_dev
+
+
+def irs(codes, factors, diff_quantile=IRS_DIFF_QUANTILE, num_bins=NUM_BINS) -> dict:
+    """The interventional robustness score (Suter et al. 2019) as disentanglement_lib computes it.
+
+    The FACTORS are binned (histogram_discretize, num_bins = 20: dSprites' 40 orientations become 20
+    groups, its 32 positions uneven pairs), latents with zero variance are dropped, each latent's score
+    is the max over factors of irs_matrix, and the IRS is their mean weighted by the max deviations.
+    Returns {"irs" (0..1, 1 = each latent unmoved by the other factors), "irs_nonconstant_dims"};
+    irs 0 when every latent is constant. (disentanglement_lib's "num_active_dims" of IRS sums the code
+    VALUES, a bug: not comparable.)"""
+    codes = _codes(codes)
+    factors = _factors(factors, len(codes))
+    codes = codes[:, np.var(codes, axis=0) > 0]
+    if codes.shape[1] == 0:
+        return {"irs": 0.0, "irs_nonconstant_dims": 0.0}
+    matrix, max_dev = irs_matrix(histogram_discretize(factors, num_bins), codes, diff_quantile)
+    per_latent = matrix.max(axis=1)
+    score = np.average(per_latent, weights=max_dev) if max_dev.sum() > 0 else per_latent.mean()
+    return {"irs": float(score), "irs_nonconstant_dims": float(codes.shape[1])}
+
+
+def compute_irs(data, representation_fn, seed=0, num_train=10_000, diff_quantile=IRS_DIFF_QUANTILE,
+                num_bins=NUM_BINS, chunk=sampling.DEFAULT_BATCH_SIZE) -> dict:
+    """irs on num_train points drawn uniformly (10,000, as disentanglement_lib's irs.gin)."""
+    sampling.check_ground_truth(data, "IRS")
+    codes, factors = sampling.sample_codes(data, representation_fn, num_train,
+                                           sampling.as_rng(seed), chunk)
+    return irs(codes, factors, diff_quantile, num_bins)
+
+
 # --------------------------------------------------------------------------------------- unsupervised
 def gaussian_total_correlation(codes) -> float:
     """Total correlation in nats of a Gaussian with the covariance of codes [n, D] (as
@@ -425,16 +496,48 @@ def gaussian_total_correlation(codes) -> float:
     return float(0.5 * (np.sum(np.log(np.diag(cov))) - logdet))
 
 
+def gaussian_wasserstein_correlation(codes) -> float:
+    """Squared 2-Wasserstein distance between a Gaussian with the covariance Σ of codes [n, D] and the
+    product of its marginals (as disentanglement_lib): 2 tr Σ − 2 tr (D^½ Σ D^½)^½, D = diag Σ.
+    Units: squared code units; divide by tr Σ for the normalised form."""
+    cov = np.atleast_2d(np.cov(_codes(codes), rowvar=False))
+    root = np.sqrt(np.diag(cov))
+    eig = np.clip(np.linalg.eigvalsh(root[:, None] * cov * root[None, :]), 0.0, None)
+    return float(2.0 * np.trace(cov) - 2.0 * np.sum(np.sqrt(eig)))
+
+
+def mutual_info_score(codes, num_bins=NUM_BINS) -> float:
+    """Mean discrete MI (nats) between distinct pairs of latents of the binned codes [n, D ≥ 2] (20
+    equal-width bins, as disentanglement_lib's unsupervised mutual_info_score)."""
+    codes = _codes(codes)
+    if codes.shape[1] < 2:
+        raise ValueError("mutual_info_score needs at least 2 latents")
+    binned = histogram_discretize(codes, num_bins)
+    mi = discrete_mi_matrix(binned, binned)
+    np.fill_diagonal(mi, 0.0)
+    return float(mi.sum() / (mi.shape[0] ** 2 - mi.shape[0]))
+
+
 def active_dimensions(codes, threshold=0.01) -> int:
     """Active units (Burda et al. 2016): latents whose mean code varies over the data, Var_x(E[z_j|x]) >
     threshold (0.01). codes [n, D] posterior means."""
     return int(np.sum(np.var(_codes(codes), axis=0) > threshold))
 
 
-def unsupervised(codes, threshold=0.01) -> dict:
-    """{"gaussian_total_correlation" (nats), "active_dims"} of codes [n, D]."""
-    return {"gaussian_total_correlation": gaussian_total_correlation(codes),
-            "active_dims": float(active_dimensions(codes, threshold))}
+def unsupervised(codes, threshold=0.01, num_bins=NUM_BINS) -> dict:
+    """disentanglement_lib's unsupervised scores of codes [n, D]: "gaussian_total_correlation" (nats),
+    "gaussian_wasserstein_correlation" (squared code units) and its "_norm" (/ tr Σ, dimensionless),
+    "mutual_info_score" (nats; only for D ≥ 2), plus "active_dims" (Burda et al.)."""
+    codes = _codes(codes)
+    wasserstein = gaussian_wasserstein_correlation(codes)
+    trace = float(np.trace(np.atleast_2d(np.cov(codes, rowvar=False))))
+    out = {"gaussian_total_correlation": gaussian_total_correlation(codes),
+           "gaussian_wasserstein_correlation": wasserstein,
+           "gaussian_wasserstein_correlation_norm": wasserstein / trace if trace > 0 else 0.0,
+           "active_dims": float(active_dimensions(codes, threshold))}
+    if codes.shape[1] >= 2:
+        out["mutual_info_score"] = mutual_info_score(codes, num_bins)
+    return out
 
 
 def compute_unsupervised(data, representation_fn, seed=0, num_points=10_000,

@@ -12,9 +12,17 @@ Names and what they add (see docs/metrics.md):
   dci                    dci_disentanglement, dci_completeness, dci_informativeness_{train,test}_accuracy
   sap                    sap
   modularity_explicitness  modularity, explicitness_train, explicitness_test
-  unsupervised           gaussian_total_correlation (nats), active_dims
+  unsupervised           gaussian_total_correlation (nats), gaussian_wasserstein_correlation(_norm),
+                         mutual_info_score (nats), active_dims
+  irs                    irs, irs_nonconstant_dims
+  downstream_logistic    downstream_logistic_<n>_{mean,min}_{train,test}_accuracy, n = 10 ... 10,000
+  downstream_gbt         downstream_gbt_<n>_... (the same with gradient-boosted trees)
+  reduced_downstream     reduced_downstream_gbt_<n>_mean_{train,test}_accuracy_{reduced_factor,other_factors}
+  strong_downstream      strong_downstream_gbt_<n>_mean_{,strong_}{train,test}_accuracy, ..._strong_generalization_gap
+  fairness               {mean,max}_fairness_{mean,max}_{pred,sens}_{mean,max}_{sens,pred}
   elbo                   the poster's table columns (elbo.py; nats per image and per pixel)
 
+"all" names every metric. UDR compares several runs: tfdisvae.metrics.udr / `evaluate --udr`.
 num_points=None runs every metric at its published size (all points for the estimator and elbo,
 disentanglement_lib's defaults for the others: slow, see docs/metrics.md); num_points=n scales every
 metric down to about n encoded points (quick_sizes).
@@ -22,13 +30,17 @@ metric down to about n encoded points (quick_sizes).
 
 from __future__ import annotations
 
-from tfdisvae.metrics import dlib, sampling
+import functools
+
+from tfdisvae.metrics import dlib, downstream, sampling
+from tfdisvae.metrics.fairness import compute_fairness
 from tfdisvae.metrics.mig import poster_scores
 from tfdisvae.metrics.mutual_information import DEFAULT_NUM_SAMPLES, compute_mutual_information
 
 POSTER = ("mig", "mmig", "aam")
 METRICS = POSTER + ("mig_discrete", "factor_vae_score", "beta_vae_score", "dci", "sap",
-                    "modularity_explicitness", "unsupervised", "elbo")
+                    "modularity_explicitness", "unsupervised", "irs", "downstream_logistic",
+                    "downstream_gbt", "reduced_downstream", "strong_downstream", "fairness", "elbo")
 FACTOR_FREE = ("elbo",)  # the metrics that need no ground-truth factors
 
 
@@ -37,9 +49,12 @@ def check_names(names) -> tuple:
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
     names = tuple(names)
+    if "all" in names:
+        names = METRICS
     unknown = [n for n in names if n not in METRICS]
     if unknown:
-        raise ValueError(f"unknown metric(s) {', '.join(unknown)}; valid names: {', '.join(METRICS)}")
+        raise ValueError(f"unknown metric(s) {', '.join(unknown)}; valid names: {', '.join(METRICS)} "
+                         "(or all)")
     if not names:
         raise ValueError(f"no metric named; choose from {', '.join(METRICS)}")
     return names
@@ -59,6 +74,15 @@ def quick_sizes(num_points: int) -> dict:
         "modularity_explicitness": {"num_train": n, "num_test": n // 2},
         "unsupervised": {"num_points": n},
         "elbo": {"num_points": n},
+        "irs": {"num_train": n},
+        "downstream_logistic": {"num_train": tuple(s for s in downstream.NUM_TRAIN if s <= n),
+                                "num_test": n // 2},
+        "downstream_gbt": {"num_train": tuple(s for s in downstream.NUM_TRAIN if s <= n),
+                           "num_test": n // 2},
+        "reduced_downstream": {"num_train": (min(1000, n),), "num_test": n // 2},
+        "strong_downstream": {"num_train": (min(1000, n),), "num_test": min(1000, n // 2),
+                              "n_experiment": 2},
+        "fairness": {"num_train": n, "num_test_points_per_class": max(n // 100, 10)},
     }
 
 
@@ -103,6 +127,13 @@ def compute_metrics(model, data, names, seed=0, num_points=None, num_samples=DEF
         "sap": dlib.compute_sap,
         "modularity_explicitness": dlib.compute_modularity_explicitness,
         "unsupervised": dlib.compute_unsupervised,
+        "irs": dlib.compute_irs,
+        "downstream_logistic": functools.partial(downstream.compute_downstream_task,
+                                                 predictor="logistic"),
+        "downstream_gbt": functools.partial(downstream.compute_downstream_task, predictor="gbt"),
+        "reduced_downstream": downstream.compute_reduced_downstream_task,
+        "strong_downstream": downstream.compute_strong_downstream_task,
+        "fairness": compute_fairness,
     }
     out = {}
     if "elbo" in names:  # first: its pass over the data encodes every point the others look up
