@@ -99,12 +99,19 @@ def compute_downstream_task(data, representation_fn, seed=0, predictor="logistic
     """downstream_task at every size in num_train, a fresh train and test set per size (as
     disentanglement_lib). GBT at 10,000 points is as slow as DCI (docs/metrics.md)."""
     sampling.check_ground_truth(data, "the downstream task")
+    return _at_each_size(data, representation_fn, seed, num_train, num_test, chunk, downstream_task,
+                         predictor=predictor, **options)
+
+
+def _at_each_size(data, representation_fn, seed, num_train, num_test, chunk, task, **options):
+    """task(train codes, train factors, test codes, test factors, seed=, **options) on fresh points
+    per training size, merged into one dict."""
     rng = sampling.as_rng(seed)
     out = {}
     for n in _sizes(num_train):
         train = sampling.sample_codes(data, representation_fn, n, rng, chunk)
         test = sampling.sample_codes(data, representation_fn, num_test, rng, chunk)
-        out.update(downstream_task(*train, *test, predictor=predictor, seed=_seed_int(seed), **options))
+        out.update(task(*train, *test, seed=_seed_int(seed), **options))
     return out
 
 
@@ -166,14 +173,9 @@ def compute_reduced_downstream_task(data, representation_fn, seed=0, num_train=(
     it (only a 100 / 100 test config); we use the downstream task's 1,000 training and 5,000 test
     points: K + up to K² GBT fits, so 10,000 training points would take about an hour."""
     sampling.check_ground_truth(data, "the reduced downstream task")
-    rng = sampling.as_rng(seed)
-    out = {}
-    for n in _sizes(num_train):
-        train = sampling.sample_codes(data, representation_fn, n, rng, chunk)
-        test = sampling.sample_codes(data, representation_fn, num_test, rng, chunk)
-        out.update(reduced_downstream_task(*train, *test, num_factors_to_remove=num_factors_to_remove,
-                                           seed=_seed_int(seed), **gbt_options))
-    return out
+    return _at_each_size(data, representation_fn, seed, num_train, num_test, chunk,
+                         reduced_downstream_task, num_factors_to_remove=num_factors_to_remove,
+                         **gbt_options)
 
 
 # -------------------------------------------------------------------------------------- strong task
