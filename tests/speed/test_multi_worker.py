@@ -186,14 +186,15 @@ def test_killed_worker_then_same_commands_resume(uninterrupted, tmp_path, own_st
         while not os.path.exists(ckpt):
             assert all(p.poll() is None for p in cluster.procs), cluster.output(0)[-3000:]
             assert time.monotonic() < deadline, "no checkpoint before the timeout"
-            time.sleep(0.05)
+            time.sleep(0.005)
+        # Freeze worker 1 at once: the chief's next step waits on its collectives, so the run cannot
+        # finish before the kill lands (a kill alone could arrive after the last of the few steps).
+        cluster.procs[1].send_signal(signal.SIGSTOP)
         cluster.procs[1].send_signal(signal.SIGKILL)
         codes = cluster.wait()
     finally:
         cluster.kill_all()
     kept = max(_checkpoint_steps(run_dir))
-    if codes[0] == 0:  # the chief had finished every step before the kill reached worker 1
-        pytest.skip("the run ended before worker 1 was killed")
     assert codes == [1, -signal.SIGKILL], cluster.output(0)[-3000:]
     lines = own_stderr_lines(cluster.output(0))
     error = [line for line in lines if line.startswith("train.py: error:")]
