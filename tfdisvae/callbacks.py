@@ -116,6 +116,7 @@ class FullDataEstimates(keras.callbacks.Callback):
         """The estimates for the model's current weights (nats per image)."""
         from tfdisvae.metrics import sampling
         from tfdisvae.metrics.elbo import full_data_decomposition
+        from tfdisvae.viz.grids import mean_kl_per_latent
 
         if self._posterior is None:
             self._posterior = sampling.posterior_from_model(self.model)
@@ -123,7 +124,7 @@ class FullDataEstimates(keras.callbacks.Callback):
         values = full_data_decomposition(mean, log_var, num_samples=len(mean), seed=self.seed)
         values.pop("dimwise_kl_per_latent")
         # Analytic KL[q(z|x) || N(0, I)] of the same images: the three terms sum to its Monte-Carlo estimate.
-        values["kl"] = float(np.mean(0.5 * np.sum(np.exp(log_var) + mean ** 2 - 1 - log_var, axis=1)))
+        values["kl"] = float(mean_kl_per_latent(mean, log_var).sum())
         return values
 
     def on_train_batch_end(self, batch, logs=None):

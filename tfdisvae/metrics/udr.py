@@ -28,13 +28,6 @@ LASSO = {"alpha": 0.1, "fit_intercept": True, "max_iter": 1000, "tol": 1e-4, "se
 CORRELATIONS = ("lasso", "spearman")
 
 
-def gaussian_kl_per_latent(means, log_vars) -> np.ndarray:
-    """[D] mean over points of KL[N(mean, exp(log_var)) ‖ N(0, 1)] per latent, nats."""
-    means = np.asarray(means, np.float64)
-    log_vars = np.asarray(log_vars, np.float64)
-    return np.mean(0.5 * (np.square(means) + np.exp(log_vars) - log_vars - 1.0), axis=0)
-
-
 def spearman_matrix(codes_a, codes_b) -> np.ndarray:
     """[D_a, D_b] |Spearman rank correlation| of every latent pair (NaN where a latent is constant)."""
     from scipy.stats import rankdata
@@ -75,7 +68,7 @@ def udr(codes, kls, correlation="lasso", kl_threshold=KL_THRESHOLD, filter_low_k
 
     Args:
       codes: M arrays [n, D_m] (posterior means), row i of each from the same image.
-      kls: M arrays [D_m]: mean KL to the prior per latent (gaussian_kl_per_latent), nats.
+      kls: M arrays [D_m]: mean KL to the prior per latent (viz.grids.mean_kl_per_latent), nats.
       correlation: "lasso" or "spearman".
     Returns {"model_scores": [M] (each model's UDR), "pairwise": [M, M] (score of pair (a, b) at
     [a, b], diagonal 0)}.
@@ -120,6 +113,8 @@ def compute_udr(data, posterior_fns, seed=0, num_data_points=NUM_DATA_POINTS,
 
     Returns {"udr_<correlation>": [M] model scores, "udr_<correlation>_pairwise": [M, M]} per
     correlation ("lasso", "spearman")."""
+    from tfdisvae.viz.grids import mean_kl_per_latent
+
     rng = sampling.as_rng(seed)
     index = rng.integers(data.num_examples, size=int(num_data_points))   # no factors needed
     codes, kls = [], []
@@ -131,7 +126,7 @@ def compute_udr(data, posterior_fns, seed=0, num_data_points=NUM_DATA_POINTS,
             means.append(np.asarray(m, np.float64))
             log_vars.append(np.asarray(lv, np.float64))
         codes.append(np.concatenate(means))
-        kls.append(gaussian_kl_per_latent(codes[-1], np.concatenate(log_vars)))
+        kls.append(mean_kl_per_latent(codes[-1], np.concatenate(log_vars)))
     out = {}
     for correlation in correlations:
         result = udr(codes, kls, correlation, seed=int(seed) if not isinstance(
