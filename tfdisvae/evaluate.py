@@ -1,5 +1,6 @@
 """Evaluate a trained run: python -m tfdisvae.evaluate --run_dir RUN [--metrics mig,aam,...|all] [--num_points N]
 UDR across several runs:  python -m tfdisvae.evaluate --udr RUN1,RUN2,... [--num_points 1000]
+(the command's flags: tfdisvae.cli.evaluate).
 
 RUN may be a zoo model, --run_dir=pretrained:<name> (tfdisvae.pretrained): it is evaluated from the run
 directory tfdisvae.pretrained.materialize writes for it (default runs/pretrained/<name>).
@@ -19,24 +20,7 @@ from __future__ import annotations
 import json
 import os
 
-from absl import app, flags
-
 DEFAULT_METRICS = "mig,mmig,aam,elbo"   # the poster's table
-
-FLAGS = flags.FlagValues()  # this command's own flags (see tfdisvae.cli)
-flags.DEFINE_string("run_dir", None, "Run directory written by train.py (config.json, checkpoints/), "
-                    "or pretrained:<name> for a model of the zoo (python -m tfdisvae.pretrained lists them).", flag_values=FLAGS)
-flags.DEFINE_string("metrics", DEFAULT_METRICS, "Comma-separated metric names (tfdisvae.metrics.METRICS).", flag_values=FLAGS)
-flags.DEFINE_integer("num_points", None, "Points per metric (default: the published sizes: every point "
-                     "for mig/mmig/aam/elbo, disentanglement_lib's defaults for the others).", flag_values=FLAGS)
-flags.DEFINE_integer("num_samples", None, "Monte-Carlo samples of the poster's MI estimator "
-                     "(default 2000).", flag_values=FLAGS)
-flags.DEFINE_string("checkpoint", None, "Checkpoint step or path (default: the latest).", flag_values=FLAGS)
-flags.DEFINE_integer("seed", 0, "Seed of every sampled quantity.", flag_values=FLAGS)
-flags.DEFINE_string("data_dir", None, "Data folder (default: the run's, else $TFDISVAE_DATA).", flag_values=FLAGS)
-flags.DEFINE_integer("batch_size", 512, "Images per encoder call.", flag_values=FLAGS)
-flags.DEFINE_string("udr", None, "Comma-separated run directories (>= 2) to rank with UDR (Duan et al. "
-                    "2020) instead of --run_dir; --num_points images (default 1,000).", flag_values=FLAGS)
 
 UNITS = {
     "mig": "dimensionless (gap / H[v_k], nats / nats)", "mmig": "dimensionless", "aam": "dimensionless",
@@ -160,31 +144,10 @@ def evaluate_udr(run_dirs, num_points=None, checkpoint=None, seed=0, data_dir=No
     return out
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments {argv[1:]}; every setting is a --flag.")
-    if FLAGS.udr:
-        try:
-            evaluate_udr(FLAGS.udr, FLAGS.num_points, FLAGS.checkpoint, FLAGS.seed, FLAGS.data_dir,
-                         FLAGS.batch_size)
-        except (FileNotFoundError, ValueError, TypeError) as err:
-            raise app.UsageError(str(err)) from err
-        return
-    if not FLAGS.run_dir:
-        raise app.UsageError("--run_dir is required: the directory train.py wrote, or "
-                             "pretrained:<name> (or --udr RUN1,RUN2).")
-    try:
-        evaluate_run(FLAGS.run_dir, FLAGS.metrics, FLAGS.num_points, FLAGS.num_samples,
-                     FLAGS.checkpoint, FLAGS.seed, FLAGS.data_dir, FLAGS.batch_size)
-    except (FileNotFoundError, ValueError, TypeError) as err:
-        raise app.UsageError(str(err)) from err
+def run():  # the command is tfdisvae.cli.evaluate; this name is older installs' tfdisvae-evaluate
+    from tfdisvae.cli import evaluate
 
-
-def run():
-    """Console-script entry point (tfdisvae-evaluate)."""
-    from tfdisvae import cli
-
-    cli.run(main, FLAGS)
+    evaluate.run()
 
 
 if __name__ == "__main__":

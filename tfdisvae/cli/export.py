@@ -23,8 +23,6 @@ flags.mark_flags_as_required(["run_dir", "export_base"], flag_values=FLAGS)
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments {argv[1:]}; every setting is a --flag.")
     from tfdisvae import export
     from tfdisvae.pretrained.zoo import resolve_run_dir
 
@@ -38,11 +36,11 @@ def main(argv):
     print(f"version {result.version}: {result.decoder_name} -> {result.decoder_dir}")
 
 
-def run():
-    """Console-script entry point (tfdisvae-export)."""
+def run(argv=None):
+    """Console-script entry point (tfdisvae-export) and the body of the top-level export.py."""
     from tfdisvae import cli
 
-    cli.run(main, FLAGS)
+    cli.run(main, FLAGS, argv)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,5 @@
-"""python -m tfdisvae.viz RUN_DIR [PLOT ...]: write a run's pictures into RUN/figures/.
-
-    python -m tfdisvae.viz runs/beta_vae_h-dsprites-seed0 all
-    python -m tfdisvae.viz runs/beta_vae_h-dsprites-seed0 traversals kl_curves --top_k 5
-    python -m tfdisvae.viz pretrained:poster-factor_vae-dsprites all    # a zoo model (tfdisvae.pretrained)
+"""The library side of python -m tfdisvae.viz RUN_DIR [PLOT ...] (the command: tfdisvae.cli.viz):
+write_figures draws a run's pictures into RUN/figures/.
 
 PLOT is one or more of: reconstructions, prior_samples, posterior_traversals, prior_traversals,
 reconstruct_traverse, factor_heatmaps, kl_curves, animations (the five GIFs), or all. Files:
@@ -11,9 +8,7 @@ reconstruct_traverse, factor_heatmaps, kl_curves, animations (the five GIFs), or
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 
 import numpy as np
 
@@ -135,29 +130,3 @@ def write_figures(run_dir, plots=("all",), *, out_dir=None, checkpoint=None, dat
                 log(f"wrote {path} ({animation.size[0]}x{animation.size[1]}, "
                     f"{len(animation.frames)} frames)")
     return written
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m tfdisvae.viz",
-        description="Write a run's pictures (PNG, GIF) into RUN/figures/.")
-    parser.add_argument("run_dir", help="run directory written by train.py, or pretrained:<name> "
-                        "for a model of the zoo")
-    parser.add_argument("plots", nargs="*", default=["all"],
-                        help=f"one or more of {', '.join(PLOTS)}, or all (default)")
-    parser.add_argument("--out_dir", default=None, help="default RUN/figures")
-    parser.add_argument("--checkpoint", default=None, help="checkpoint step (default the latest)")
-    parser.add_argument("--num_images", type=int, default=8)
-    parser.add_argument("--top_k", type=int, default=None)
-    parser.add_argument("--span", type=float, default=2.0)
-    parser.add_argument("--heatmap_factors", nargs=2, default=None, metavar=("X", "Y"))
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    try:
-        write_figures(args.run_dir, args.plots, out_dir=args.out_dir, checkpoint=args.checkpoint,
-                      num_images=args.num_images, top_k=args.top_k, span=args.span,
-                      heatmap_factors=args.heatmap_factors, seed=args.seed)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
