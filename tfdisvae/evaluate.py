@@ -1,9 +1,5 @@
 """Evaluate a trained run: python -m tfdisvae.evaluate --run_dir RUN [--metrics mig,aam,...|all] [--num_points N]
 UDR across several runs:  python -m tfdisvae.evaluate --udr RUN1,RUN2,... [--num_points 1000]
-(the command's flags: tfdisvae.cli.evaluate).
-
-RUN may be a zoo model, --run_dir=pretrained:<name> (tfdisvae.pretrained): it is evaluated from the run
-directory tfdisvae.pretrained.materialize writes for it (default runs/pretrained/<name>).
 
 Loads the run (`tfdisvae.runs.load_run`), computes the chosen metrics (`tfdisvae.metrics.compute_metrics`)
 on the run's ground-truth data set, writes RUN/metrics.json and the same numbers as TensorBoard scalars
@@ -14,8 +10,6 @@ metrics.json: {"step": S, "checkpoint": path, "metrics": {name: value}, "setting
 another step replaces the file. `--udr` adds udr_lasso and udr_spearman to each run's metrics.json (the
 runs compared are in its settings) and writes the pairwise scores to the first run's udr.json.
 """
-
-from __future__ import annotations
 
 import json
 import os
@@ -50,6 +44,8 @@ def load_data(config, data_dir=None):
 
 def write_metrics_json(path, step, checkpoint, values, settings):
     """Write (or add to, for the same step) metrics.json atomically; returns the dict written."""
+    from tfdisvae.runs import write_text_atomically
+
     payload = {"step": step, "checkpoint": checkpoint, "metrics": {}, "settings": {}, "units": UNITS}
     if os.path.isfile(path):
         try:
@@ -62,10 +58,7 @@ def write_metrics_json(path, step, checkpoint, values, settings):
             pass  # a damaged file is replaced
     payload["metrics"].update(values)
     payload["settings"].update(settings)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(payload, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+    write_text_atomically(path, json.dumps(payload, indent=2, sort_keys=True))
     return payload
 
 
@@ -85,8 +78,7 @@ def evaluate_run(run_dir, metrics=DEFAULT_METRICS, num_points=None, num_samples=
     names = check_names(metrics)
     run_dir = resolve_run_dir(run_dir, log=log)  # "pretrained:<name>" -> its run directory
     model, config = runs.load_run(run_dir, checkpoint)
-    checkpoints = runs.RunCheckpoints(run_dir, model)
-    ckpt_path = checkpoints.resolve(checkpoint)
+    ckpt_path = runs.RunCheckpoints(run_dir, model).resolve(checkpoint)
     step = int(model.optimizer.iterations.numpy())
     if data is None:
         data = load_data(config, data_dir)
@@ -102,8 +94,7 @@ def evaluate_run(run_dir, metrics=DEFAULT_METRICS, num_points=None, num_samples=
     with writer.as_default(step=step):
         for name, value in values.items():
             tf.summary.scalar(f"metrics/{name}", value)
-    writer.flush()
-    writer.close()
+    writer.close()  # flushes
     for name in sorted(values):
         log(f"  {name:40s} {values[name]:.6g}")
     return values
@@ -144,7 +135,7 @@ def evaluate_udr(run_dirs, num_points=None, checkpoint=None, seed=0, data_dir=No
     return out
 
 
-def run():  # the command is tfdisvae.cli.evaluate; this name is older installs' tfdisvae-evaluate
+def run():  # the command is tfdisvae.cli.evaluate; older installs' tfdisvae-evaluate calls this
     from tfdisvae.cli import evaluate
 
     evaluate.run()

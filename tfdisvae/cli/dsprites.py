@@ -1,20 +1,15 @@
-"""absl flags of python -m tfdisvae.data.dsprites: build the rendered dSprites cache, write the npz.
-
-    python -m tfdisvae.data.dsprites --render [--data_dir DIR]    # build (or verify) the rendered cache
-    python -m tfdisvae.data.dsprites --write_npz PATH [--data_dir DIR]   # the original single-file format
-"""
+"""python -m tfdisvae.data.dsprites --render | --write_npz PATH (see tfdisvae.data.dsprites)."""
 
 import logging
 
 from absl import app, flags
 
+from tfdisvae import cli
+
 FLAGS = flags.FlagValues()  # this command's own flags (see tfdisvae.cli)
-flags.DEFINE_string("data_dir", None, "Data folder (default $TFDISVAE_DATA or ~/.cache/tfdisvae).",
-                    flag_values=FLAGS)
-flags.DEFINE_boolean("render", False, "Render the grid into the cache (or verify an existing cache).",
-                     flag_values=FLAGS)
-flags.DEFINE_string("write_npz", None, "PATH: write the original single-file npz format there.",
-                    flag_values=FLAGS)
+flags.DEFINE_string("data_dir", None, "Default $TFDISVAE_DATA or ~/.cache/tfdisvae.", flag_values=FLAGS)
+flags.DEFINE_boolean("render", False, "Render (or verify) the rendered cache.", flag_values=FLAGS)
+flags.DEFINE_string("write_npz", None, "PATH: write the original npz file.", flag_values=FLAGS)
 
 
 def main(argv):
@@ -30,11 +25,4 @@ def main(argv):
 
 
 def run(argv=None):
-    """The command; argv as sys.argv."""
-    from tfdisvae import cli
-
     cli.run(main, FLAGS, argv)
-
-
-if __name__ == "__main__":
-    run()

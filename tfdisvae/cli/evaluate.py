@@ -1,16 +1,11 @@
-"""absl flags of python -m tfdisvae.evaluate (tfdisvae-evaluate): scores a run, or ranks runs with UDR.
-
-    python -m tfdisvae.evaluate --run_dir=RUN [--metrics=mig,aam,...|all] [--num_points=N]
-    python -m tfdisvae.evaluate --udr=RUN1,RUN2,... [--num_points=1000]
-
-tfdisvae.evaluate (evaluate_run, evaluate_udr) says what is computed and written.
-"""
+"""python -m tfdisvae.evaluate (tfdisvae-evaluate): tfdisvae.evaluate's evaluate_run or evaluate_udr."""
 
 from absl import app, flags
 
+from tfdisvae import cli
 from tfdisvae.evaluate import DEFAULT_METRICS
 
-FLAGS = flags.FlagValues()  # this command's own flags (see tfdisvae.cli)
+FLAGS = flags.FlagValues()  # evaluate_run's keyword arguments, and udr
 flags.DEFINE_string("run_dir", None, "Run directory written by train.py (config.json, checkpoints/), "
                     "or pretrained:<name> for a model of the zoo (python -m tfdisvae.pretrained lists them).", flag_values=FLAGS)
 flags.DEFINE_string("metrics", DEFAULT_METRICS, "Comma-separated metric names (tfdisvae.metrics.METRICS).", flag_values=FLAGS)
@@ -32,23 +27,16 @@ def main(argv):
     if not (FLAGS.udr or FLAGS.run_dir):
         raise app.UsageError("--run_dir is required: the directory train.py wrote, or "
                              "pretrained:<name> (or --udr RUN1,RUN2).")
+    settings = FLAGS.flag_values_dict()
     try:
-        if FLAGS.udr:
-            evaluate_udr(FLAGS.udr, FLAGS.num_points, FLAGS.checkpoint, FLAGS.seed, FLAGS.data_dir,
-                         FLAGS.batch_size)
+        if settings.pop("udr"):
+            udr = ("num_points", "checkpoint", "seed", "data_dir", "batch_size")
+            evaluate_udr(FLAGS.udr, **{name: settings[name] for name in udr})
         else:
-            evaluate_run(FLAGS.run_dir, FLAGS.metrics, FLAGS.num_points, FLAGS.num_samples,
-                         FLAGS.checkpoint, FLAGS.seed, FLAGS.data_dir, FLAGS.batch_size)
+            evaluate_run(**settings)
     except (FileNotFoundError, ValueError, TypeError) as err:
         raise app.UsageError(str(err)) from err
 
 
-def run(argv=None):
-    """Console-script entry point (tfdisvae-evaluate); argv as sys.argv."""
-    from tfdisvae import cli
-
+def run(argv=None):  # tfdisvae-evaluate and python -m tfdisvae.evaluate
     cli.run(main, FLAGS, argv)
-
-
-if __name__ == "__main__":
-    run()

@@ -1,14 +1,12 @@
-"""absl flags of export.py: a training run -> encoder and decoder SavedModels in TF Serving's layout.
+"""export.py: a run -> EXPORT_BASE/<model_name>_{encoder,decoder}/<version>/ (tfdisvae.export).
 
     python export.py --run_dir=runs/beta_vae_h-dsprites-seed0 --export_base=/srv/models [--model_name=dsprites]
-        [--checkpoint=...] [--version=N]
-
-writes EXPORT_BASE/<model_name>_encoder/<version>/ and EXPORT_BASE/<model_name>_decoder/<version>/
-(see tfdisvae.export for the signatures, versioning and atomic writes). --run_dir=pretrained:<name>
-exports a model of the zoo (tfdisvae.pretrained), named <name> by default.
+        [--checkpoint=...] [--version=N]      # --run_dir=pretrained:<name>: a model of the zoo
 """
 
 from absl import app, flags
+
+from tfdisvae import cli
 
 FLAGS = flags.FlagValues()  # this command's own flags (see tfdisvae.cli)
 
@@ -36,10 +34,7 @@ def main(argv):
     print(f"version {result.version}: {result.decoder_name} -> {result.decoder_dir}")
 
 
-def run(argv=None):
-    """Console-script entry point (tfdisvae-export) and the body of the top-level export.py."""
-    from tfdisvae import cli
-
+def run(argv=None):  # tfdisvae-export and the top-level export.py
     cli.run(main, FLAGS, argv)
 
 
