@@ -23,7 +23,6 @@ Command line (writes every output of the signature into one .npz):
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import urllib.error
@@ -315,27 +314,53 @@ class GrpcClient(_Client):
 # ----------------------------------------------------------------------------------------------- command line
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model_name", required=True, help="e.g. dsprites_encoder or dsprites_decoder")
-    parser.add_argument("--images", help=".npy of float32 images [batch, H, W, C] in [0, 1]")
-    parser.add_argument("--latents", help=".npy of float32 latents [batch, latent_dim] (decoder)")
-    parser.add_argument("--signature", default="serving_default")
-    parser.add_argument("--protocol", choices=("rest", "grpc"), default="rest")
-    parser.add_argument("--address", help="REST url (default http://localhost:8501) or gRPC host:port "
-                        "(default localhost:8500)")
-    parser.add_argument("--version", type=int, help="a model version; default: what the server serves")
-    parser.add_argument("--output", help="write every output into this .npz")
-    parser.add_argument("--timeout", type=float, default=30.0)
-    args = parser.parse_args(argv)
+def _flag_values():
+    """The command line's flags (absl, imported here: the clients themselves need only numpy)."""
+    from absl import flags
 
+    fv = flags.FlagValues()
+    flags.DEFINE_string("model_name", None, "e.g. dsprites_encoder or dsprites_decoder", flag_values=fv)
+    flags.DEFINE_string("images", None, ".npy of float32 images [batch, H, W, C] in [0, 1]", flag_values=fv)
+    flags.DEFINE_string("latents", None, ".npy of float32 latents [batch, latent_dim] (decoder)",
+                        flag_values=fv)
+    flags.DEFINE_string("signature", "serving_default", "signature to run", flag_values=fv)
+    flags.DEFINE_enum("protocol", "rest", ["rest", "grpc"], "rest or grpc", flag_values=fv)
+    flags.DEFINE_string("address", None, "REST url (default http://localhost:8501) or gRPC host:port "
+                        "(default localhost:8500)", flag_values=fv)
+    flags.DEFINE_integer("version", None, "a model version; default: what the server serves", flag_values=fv)
+    flags.DEFINE_string("output", None, "write every output into this .npz", flag_values=fv)
+    flags.DEFINE_float("timeout", 30.0, "seconds per request", flag_values=fv)
+    flags.mark_flag_as_required("model_name", flag_values=fv)
+    return fv
+
+
+def main(argv=None):
+    """The command line; argv: the arguments after the program name (default sys.argv[1:]).
+
+    Returns the exit status: 0, 1 when the server or the inputs refuse the request, 2 for bad flags.
+    """
+    from absl import flags
+
+    args = _flag_values()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if any(arg in ("-h", "-help", "--help", "--helpshort", "--helpfull") for arg in argv):
+        print("usage: serving/client.py [--flag=value ...]")
+        print(args.get_help(include_special_flags=False))
+        return 0
+    try:
+        rest = args(["serving/client.py", *argv])[1:]
+        if rest:
+            raise flags.Error(f"unexpected arguments {' '.join(rest)}; every setting is a --flag")
+        if not (args.images or args.latents):
+            raise flags.Error("give --images or --latents")
+    except flags.Error as err:
+        print(f"serving/client.py: error: {err}", file=sys.stderr)
+        return 2
     inputs = {}
     if args.images:
         inputs["images"] = np.load(args.images)
     if args.latents:
         inputs["latents"] = np.load(args.latents)
-    if not inputs:
-        parser.error("give --images or --latents")
     if args.protocol == "rest":
         client = RestClient(args.model_name, url=args.address or "http://localhost:8501", version=args.version,
                             timeout=args.timeout)

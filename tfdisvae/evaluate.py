@@ -1,9 +1,6 @@
 """Evaluate a trained run: python -m tfdisvae.evaluate --run_dir RUN [--metrics mig,aam,...|all] [--num_points N]
 UDR across several runs:  python -m tfdisvae.evaluate --udr RUN1,RUN2,... [--num_points 1000]
 
-RUN may be a zoo model, --run_dir=pretrained:<name> (tfdisvae.pretrained): it is evaluated from the run
-directory tfdisvae.pretrained.materialize writes for it (default runs/pretrained/<name>).
-
 Loads the run (`tfdisvae.runs.load_run`), computes the chosen metrics (`tfdisvae.metrics.compute_metrics`)
 on the run's ground-truth data set, writes RUN/metrics.json and the same numbers as TensorBoard scalars
 `metrics/<name>` in RUN/logs/eval at the checkpoint's step.
@@ -14,29 +11,10 @@ another step replaces the file. `--udr` adds udr_lasso and udr_spearman to each 
 runs compared are in its settings) and writes the pairwise scores to the first run's udr.json.
 """
 
-from __future__ import annotations
-
 import json
 import os
 
-from absl import app, flags
-
 DEFAULT_METRICS = "mig,mmig,aam,elbo"   # the poster's table
-
-FLAGS = flags.FlagValues()  # this command's own flags (see tfdisvae.cli)
-flags.DEFINE_string("run_dir", None, "Run directory written by train.py (config.json, checkpoints/), "
-                    "or pretrained:<name> for a model of the zoo (python -m tfdisvae.pretrained lists them).", flag_values=FLAGS)
-flags.DEFINE_string("metrics", DEFAULT_METRICS, "Comma-separated metric names (tfdisvae.metrics.METRICS).", flag_values=FLAGS)
-flags.DEFINE_integer("num_points", None, "Points per metric (default: the published sizes: every point "
-                     "for mig/mmig/aam/elbo, disentanglement_lib's defaults for the others).", flag_values=FLAGS)
-flags.DEFINE_integer("num_samples", None, "Monte-Carlo samples of the poster's MI estimator "
-                     "(default 2000).", flag_values=FLAGS)
-flags.DEFINE_string("checkpoint", None, "Checkpoint step or path (default: the latest).", flag_values=FLAGS)
-flags.DEFINE_integer("seed", 0, "Seed of every sampled quantity.", flag_values=FLAGS)
-flags.DEFINE_string("data_dir", None, "Data folder (default: the run's, else $TFDISVAE_DATA).", flag_values=FLAGS)
-flags.DEFINE_integer("batch_size", 512, "Images per encoder call.", flag_values=FLAGS)
-flags.DEFINE_string("udr", None, "Comma-separated run directories (>= 2) to rank with UDR (Duan et al. "
-                    "2020) instead of --run_dir; --num_points images (default 1,000).", flag_values=FLAGS)
 
 UNITS = {
     "mig": "dimensionless (gap / H[v_k], nats / nats)", "mmig": "dimensionless", "aam": "dimensionless",
@@ -66,6 +44,8 @@ def load_data(config, data_dir=None):
 
 def write_metrics_json(path, step, checkpoint, values, settings):
     """Write (or add to, for the same step) metrics.json atomically; returns the dict written."""
+    from tfdisvae.runs import write_text_atomically
+
     payload = {"step": step, "checkpoint": checkpoint, "metrics": {}, "settings": {}, "units": UNITS}
     if os.path.isfile(path):
         try:
@@ -78,10 +58,7 @@ def write_metrics_json(path, step, checkpoint, values, settings):
             pass  # a damaged file is replaced
     payload["metrics"].update(values)
     payload["settings"].update(settings)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(payload, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+    write_text_atomically(path, json.dumps(payload, indent=2, sort_keys=True))
     return payload
 
 
@@ -101,8 +78,7 @@ def evaluate_run(run_dir, metrics=DEFAULT_METRICS, num_points=None, num_samples=
     names = check_names(metrics)
     run_dir = resolve_run_dir(run_dir, log=log)  # "pretrained:<name>" -> its run directory
     model, config = runs.load_run(run_dir, checkpoint)
-    checkpoints = runs.RunCheckpoints(run_dir, model)
-    ckpt_path = checkpoints.resolve(checkpoint)
+    ckpt_path = runs.RunCheckpoints(run_dir, model).resolve(checkpoint)
     step = int(model.optimizer.iterations.numpy())
     if data is None:
         data = load_data(config, data_dir)
@@ -118,8 +94,7 @@ def evaluate_run(run_dir, metrics=DEFAULT_METRICS, num_points=None, num_samples=
     with writer.as_default(step=step):
         for name, value in values.items():
             tf.summary.scalar(f"metrics/{name}", value)
-    writer.flush()
-    writer.close()
+    writer.close()  # flushes
     for name in sorted(values):
         log(f"  {name:40s} {values[name]:.6g}")
     return values
@@ -160,31 +135,10 @@ def evaluate_udr(run_dirs, num_points=None, checkpoint=None, seed=0, data_dir=No
     return out
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments {argv[1:]}; every setting is a --flag.")
-    if FLAGS.udr:
-        try:
-            evaluate_udr(FLAGS.udr, FLAGS.num_points, FLAGS.checkpoint, FLAGS.seed, FLAGS.data_dir,
-                         FLAGS.batch_size)
-        except (FileNotFoundError, ValueError, TypeError) as err:
-            raise app.UsageError(str(err)) from err
-        return
-    if not FLAGS.run_dir:
-        raise app.UsageError("--run_dir is required: the directory train.py wrote, or "
-                             "pretrained:<name> (or --udr RUN1,RUN2).")
-    try:
-        evaluate_run(FLAGS.run_dir, FLAGS.metrics, FLAGS.num_points, FLAGS.num_samples,
-                     FLAGS.checkpoint, FLAGS.seed, FLAGS.data_dir, FLAGS.batch_size)
-    except (FileNotFoundError, ValueError, TypeError) as err:
-        raise app.UsageError(str(err)) from err
+def run():  # the command is tfdisvae.cli.evaluate; older installs' tfdisvae-evaluate calls this
+    from tfdisvae.cli import evaluate
 
-
-def run():
-    """Console-script entry point (tfdisvae-evaluate)."""
-    from tfdisvae import cli
-
-    cli.run(main, FLAGS)
+    evaluate.run()
 
 
 if __name__ == "__main__":

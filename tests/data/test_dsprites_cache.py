@@ -205,11 +205,3 @@ def test_an_original_file_with_the_wrong_grid_is_refused(tmp_path):
 def test_missing_original_says_where_it_looked(tmp_path):
     with pytest.raises(FileNotFoundError, match="dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"):
         data_lib.load_ground_truth("dsprites", data_dir=tmp_path, source="original")
-
-
-def test_command_line_writes_the_npz(rendered, tmp_path, capsys):
-    data_dir, _ = rendered
-    # The CLI works on the full grid; here only its argument handling is exercised.
-    with pytest.raises(SystemExit):
-        dsprites.main(["--data_dir", str(data_dir)])
-    assert "nothing to do" in capsys.readouterr().err

@@ -221,3 +221,22 @@ def test_export_cli_takes_a_pretrained_name(runs_root, tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     assert (tmp_path / "models" / "poster-beta_vae_h-dsprites_encoder" / "1").is_dir()
     assert (tmp_path / "models" / "poster-beta_vae_h-dsprites_decoder" / "1").is_dir()
+
+
+def test_command_line_lists_the_zoo_and_names_an_unknown_model(own_stderr_lines):
+    def command(*args):
+        return subprocess.run([sys.executable, "-m", "tfdisvae.pretrained", *args], capture_output=True,
+                              text=True, timeout=300)
+
+    listed = command()
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    assert [line.split(" ")[0] for line in listed.stdout.splitlines()] == zoo.list_models()
+    entry = pretrained.info("poster-vae-dsprites")
+    kl = entry["metrics"]["metrics"]["kl"]
+    assert f"poster-vae-dsprites v1: vae, 10 latents; kl {kl:.3f}, " in listed.stdout
+    two = command("--name=poster-vae-dsprites", "--name", "poster-factor_vae-dsprites")
+    assert [line.split(" ")[0] for line in two.stdout.splitlines()] == [
+        "poster-vae-dsprites", "poster-factor_vae-dsprites"]
+    unknown = command("--name=nope")
+    lines = own_stderr_lines(unknown.stderr)
+    assert unknown.returncode == 2 and len(lines) == 1 and "no pretrained model 'nope'" in lines[0]

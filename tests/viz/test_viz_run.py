@@ -1,6 +1,10 @@
 """Pictures of a run: KL curves read from TensorBoard events, ImageSummaries during a real short
 training (through the run's one writer), and python -m tfdisvae.viz writing PNG and GIF files."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -124,8 +128,22 @@ def test_command_writes_every_picture(run_dir, tmp_path):
     with Image.open(out / "posterior_traversals.png") as image:
         # 3 latent rows of 32 px cells drawn at 64 px (scale 2) with 2 px gaps, scaled too.
         assert image.size[1] > 2 * (3 * 32 + 2 * 2)
-    assert cli.main([str(tmp_path / "missing"), "kl_curves"]) == 2
-    assert cli.main([run_dir, "kl_curves", "--out_dir", str(tmp_path / "kl")]) == 0
-    assert (tmp_path / "kl" / "kl_curves.png").is_file()
     with pytest.raises(ValueError, match="unknown plot"):
         cli.write_figures(run_dir, ["fig9"])
+
+
+def test_command_line(run_dir, tmp_path, own_stderr_lines):
+    def viz(*args):
+        return subprocess.run([sys.executable, "-m", "tfdisvae.viz", *args], capture_output=True,
+                              text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=300)
+
+    # argparse's two-word --heatmap_factors X Y still parses (posY is not taken for a plot)
+    done = viz(run_dir, "kl_curves", "--out_dir", str(tmp_path / "kl"), "--heatmap_factors", "posX",
+               "posY")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "kl" / "kl_curves.png").is_file()
+    missing = viz(str(tmp_path / "missing"), "kl_curves")
+    assert missing.returncode == 2 and len(own_stderr_lines(missing.stderr)) == 1, missing.stderr
+    assert "no TensorBoard log directory" in missing.stderr
+    unknown = viz(run_dir, "fig9")
+    assert unknown.returncode == 2 and "unknown plot(s) fig9" in unknown.stderr

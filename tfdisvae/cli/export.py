@@ -1,14 +1,12 @@
-"""absl flags of export.py: a training run -> encoder and decoder SavedModels in TF Serving's layout.
+"""export.py: a run -> EXPORT_BASE/<model_name>_{encoder,decoder}/<version>/ (tfdisvae.export).
 
     python export.py --run_dir=runs/beta_vae_h-dsprites-seed0 --export_base=/srv/models [--model_name=dsprites]
-        [--checkpoint=...] [--version=N]
-
-writes EXPORT_BASE/<model_name>_encoder/<version>/ and EXPORT_BASE/<model_name>_decoder/<version>/
-(see tfdisvae.export for the signatures, versioning and atomic writes). --run_dir=pretrained:<name>
-exports a model of the zoo (tfdisvae.pretrained), named <name> by default.
+        [--checkpoint=...] [--version=N]      # --run_dir=pretrained:<name>: a model of the zoo
 """
 
 from absl import app, flags
+
+from tfdisvae import cli
 
 FLAGS = flags.FlagValues()  # this command's own flags (see tfdisvae.cli)
 
@@ -23,8 +21,6 @@ flags.mark_flags_as_required(["run_dir", "export_base"], flag_values=FLAGS)
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments {argv[1:]}; every setting is a --flag.")
     from tfdisvae import export
     from tfdisvae.pretrained.zoo import resolve_run_dir
 
@@ -38,11 +34,8 @@ def main(argv):
     print(f"version {result.version}: {result.decoder_name} -> {result.decoder_dir}")
 
 
-def run():
-    """Console-script entry point (tfdisvae-export)."""
-    from tfdisvae import cli
-
-    cli.run(main, FLAGS)
+def run(argv=None):  # tfdisvae-export and the top-level export.py
+    cli.run(main, FLAGS, argv)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,6 @@ Command line:
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import time
@@ -507,24 +506,7 @@ def write_npz(path: str, data_dir=None, source: str = "auto", factor_sizes=FACTO
     return path
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tfdisvae.data.dsprites", description=__doc__
-                                     .split("\n")[0])
-    parser.add_argument("--data_dir", default=None,
-                        help="data folder (default $TFDISVAE_DATA or ~/.cache/tfdisvae)")
-    parser.add_argument("--render", action="store_true",
-                        help="render the grid into the cache (or verify an existing cache)")
-    parser.add_argument("--write_npz", metavar="PATH",
-                        help="write the original single-file npz format to PATH")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if not (args.render or args.write_npz):
-        parser.error("nothing to do: give --render and/or --write_npz PATH")
-    if args.render:
-        print(build_cache(args.data_dir))
-    if args.write_npz:
-        print(write_npz(args.write_npz, args.data_dir))
+if __name__ == "__main__":  # the command: tfdisvae.cli.dsprites
+    from tfdisvae.cli.dsprites import run
 
-
-if __name__ == "__main__":
-    main()
+    run()

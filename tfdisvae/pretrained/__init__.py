@@ -12,7 +12,7 @@ Commands that take a run directory accept ``pretrained:<name>`` (tfdisvae.pretra
 Importing this package does not import TensorFlow; the functions that build models do.
 
 Command line: python -m tfdisvae.pretrained [--refresh_metrics] [--publish RUN --name NAME]
-[--import_disentangling_vae DIR]; see tfdisvae/pretrained/__main__.py.
+[--import_disentangling_vae DIR]; see tfdisvae/cli/pretrained.py.
 """
 
 from tfdisvae.pretrained.disentangling_vae import PretrainedImportError, from_disentangling_vae

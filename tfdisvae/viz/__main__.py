@@ -1,8 +1,6 @@
-"""python -m tfdisvae.viz RUN_DIR [PLOT ...] (see tfdisvae.viz.cli)."""
+"""python -m tfdisvae.viz RUN_DIR [PLOT ...] (the command: tfdisvae.cli.viz)."""
 
-import sys
-
-from tfdisvae.viz.cli import main
+from tfdisvae.cli.viz import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

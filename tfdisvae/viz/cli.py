@@ -1,19 +1,8 @@
-"""python -m tfdisvae.viz RUN_DIR [PLOT ...]: write a run's pictures into RUN/figures/.
-
-    python -m tfdisvae.viz runs/beta_vae_h-dsprites-seed0 all
-    python -m tfdisvae.viz runs/beta_vae_h-dsprites-seed0 traversals kl_curves --top_k 5
-    python -m tfdisvae.viz pretrained:poster-factor_vae-dsprites all    # a zoo model (tfdisvae.pretrained)
-
-PLOT is one or more of: reconstructions, prior_samples, posterior_traversals, prior_traversals,
-reconstruct_traverse, factor_heatmaps, kl_curves, animations (the five GIFs), or all. Files:
-<plot>.png, and <mode>.gif for the animations (std_gaussian_cycle.gif, ...).
+"""write_figures: a run's PLOTS into RUN/figures/ as <plot>.png, and <mode>.gif for the five animations
+(std_gaussian_cycle.gif, ...). The command python -m tfdisvae.viz RUN_DIR [PLOT ...]: tfdisvae.cli.viz.
 """
 
-from __future__ import annotations
-
-import argparse
 import os
-import sys
 
 import numpy as np
 
@@ -72,19 +61,18 @@ def write_figures(run_dir, plots=("all",), *, out_dir=None, checkpoint=None, dat
     out_dir = out_dir or runs.figures_dir(run_dir)
     written = {}
 
-    def save(name, picture):
-        path = picture.save(os.path.join(out_dir, f"{name}.png"))
+    def save(name, picture, file=None):  # a Picture (<name>.png) or an Animation (file)
+        path = picture.save(os.path.join(out_dir, file or f"{name}.png"))
         written.setdefault(name, []).append(path)
-        log(f"wrote {path} ({picture.size[0]}x{picture.size[1]})")
+        frames = f", {len(picture.frames)} frames" if hasattr(picture, "frames") else ""
+        log(f"wrote {path} ({picture.size[0]}x{picture.size[1]}{frames})")
 
     if wanted == ["kl_curves"]:  # needs no model
         save("kl_curves", P.kl_curves(run_dir))
         return written
 
-    if model is None:
-        model, config = runs.load_run(run_dir, checkpoint)
-    else:
-        config = runs.read_config(run_dir)
+    model, config = (runs.load_run(run_dir, checkpoint) if model is None
+                     else (model, runs.read_config(run_dir)))
     if data is None:
         data = _load_data(config)
     rng = np.random.default_rng(seed)
@@ -127,37 +115,7 @@ def write_figures(run_dir, plots=("all",), *, out_dir=None, checkpoint=None, dat
                 log(f"skipped kl_curves: {error}")
         elif name == "animations":
             for mode in grids.ANIMATION_MODES:
-                animation = P.animated_traversal(model, images, mode, num_images=gif_images,
-                                                 num_frames=gif_frames,
-                                                 top_k=gif_top_k if gif_top_k else top_k)
-                path = animation.save(os.path.join(out_dir, f"{mode}.gif"))
-                written.setdefault(name, []).append(path)
-                log(f"wrote {path} ({animation.size[0]}x{animation.size[1]}, "
-                    f"{len(animation.frames)} frames)")
+                save(name, P.animated_traversal(model, images, mode, num_images=gif_images,
+                                                num_frames=gif_frames, top_k=gif_top_k or top_k),
+                     f"{mode}.gif")
     return written
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m tfdisvae.viz",
-        description="Write a run's pictures (PNG, GIF) into RUN/figures/.")
-    parser.add_argument("run_dir", help="run directory written by train.py, or pretrained:<name> "
-                        "for a model of the zoo")
-    parser.add_argument("plots", nargs="*", default=["all"],
-                        help=f"one or more of {', '.join(PLOTS)}, or all (default)")
-    parser.add_argument("--out_dir", default=None, help="default RUN/figures")
-    parser.add_argument("--checkpoint", default=None, help="checkpoint step (default the latest)")
-    parser.add_argument("--num_images", type=int, default=8)
-    parser.add_argument("--top_k", type=int, default=None)
-    parser.add_argument("--span", type=float, default=2.0)
-    parser.add_argument("--heatmap_factors", nargs=2, default=None, metavar=("X", "Y"))
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    try:
-        write_figures(args.run_dir, args.plots, out_dir=args.out_dir, checkpoint=args.checkpoint,
-                      num_images=args.num_images, top_k=args.top_k, span=args.span,
-                      heatmap_factors=args.heatmap_factors, seed=args.seed)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
