@@ -257,7 +257,7 @@ def test_injected_writer_failure_leaves_no_partial_version(exported, tmp_path, m
         if model_name.endswith("_decoder"):  # the encoder's temporary SavedModel is complete by now
             raise OSError("injected failure while writing the decoder")
 
-    monkeypatch.setattr(export, "write_warmup_requests", failing)
+    monkeypatch.setattr(export.export, "write_warmup_requests", failing)  # where it is called
     with pytest.raises(OSError, match="injected failure"):
         export.export_encoder_decoder(encoder, decoder, work, "burgess")
     assert calls == ["burgess_encoder", "burgess_decoder"]
@@ -279,7 +279,7 @@ _KILLED_EXPORT = textwrap.dedent("""
         real(path, model_name, {k: requests[k] for k in list(requests)[:1]})
         ready.write_text(str(path))
         time.sleep(120)  # killed here, mid-write
-    export.write_warmup_requests = slow
+    export.export.write_warmup_requests = slow
     export.export_encoder_decoder(enc, dec, base, "burgess")
 """)
 
