@@ -81,9 +81,7 @@ def study_command(study, steps=None, seeds=(0,), metrics=DEFAULT_METRICS, num_po
                   poster_num_points=None, num_samples=None, only=None, images=None):
     """The command line that trains and evaluates this study (what table.md states): these flags as
     absl serializes them, in their order; --study, --seeds and each other that is not its default."""
-    values = dict(study=study, steps=steps, images=images, seeds=",".join(str(int(s)) for s in seeds),
-                  metrics=metrics, num_points=num_points, poster_num_points=poster_num_points,
-                  num_samples=num_samples,
+    values = dict(locals(), seeds=",".join(str(int(s)) for s in seeds),
                   only=only if only is None or isinstance(only, str) else ",".join(only))
     flag_values = copy.deepcopy(FLAGS)
     parts = ["python -m tfdisvae.study"]

@@ -51,9 +51,8 @@ def write_warmup_requests(path, model_name, requests):
 
     with tf.io.TFRecordWriter(str(path)) as writer:
         for signature_name, inputs in requests.items():
-            request = predict_pb2.PredictRequest(
-                model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature_name)
-            )
+            spec = model_pb2.ModelSpec(name=model_name, signature_name=signature_name)
+            request = predict_pb2.PredictRequest(model_spec=spec)
             for key, value in inputs.items():
                 request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
             log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
@@ -64,10 +63,8 @@ def read_warmup_requests(path):
     """The `PredictionLog` protos of a warm-up file, in order."""
     from tensorflow_serving.apis import prediction_log_pb2
 
-    return [
-        prediction_log_pb2.PredictionLog.FromString(record.numpy())
-        for record in tf.data.TFRecordDataset(str(path))
-    ]
+    return [prediction_log_pb2.PredictionLog.FromString(record.numpy())
+            for record in tf.data.TFRecordDataset(str(path))]
 
 
 def _write_saved_model(directory, models, signatures, metadata, warmup_model_name, warmup_requests):
@@ -91,12 +88,12 @@ def _infer_shapes(encoder, decoder):
     latent_dim = int(decoder.input_shape[-1])
     enc_out = int(encoder.output_shape[-1])
     if enc_out != 2 * latent_dim:
-        raise ValueError(
-            f"the encoder outputs {enc_out} numbers per image but the decoder takes {latent_dim} latents; "
-            f"expected an encoder output of 2 * latent_dim = {2 * latent_dim} (mean and log-variance halves)."
-        )
+        raise ValueError(f"the encoder outputs {enc_out} numbers per image but the decoder takes "
+                         f"{latent_dim} latents; expected an encoder output of 2 * latent_dim = "
+                         f"{2 * latent_dim} (mean and log-variance halves).")
     if len(image_shape) != 3 or None in image_shape:
-        raise ValueError(f"the encoder must take images [batch, H, W, C] with fixed H, W, C; got {encoder.input_shape}")
+        raise ValueError("the encoder must take images [batch, H, W, C] with fixed H, W, C; got "
+                         f"{encoder.input_shape}")
     return image_shape, latent_dim
 
 
@@ -145,16 +142,10 @@ def _export(net, encoder, decoder, export_base, model_name, likelihood, version,
         version = versions.claim_version(export_base, model_name, model_dirs, version)
         signature_docs = describe_signatures(image_shape, latent_dim, likelihood)
         warmups = warmup_inputs(image_shape, latent_dim)
-        common = {
-            "format_version": 1,
-            "model_name": model_name,
-            "version": version,
-            "image_shape": list(image_shape),
-            "latent_dim": latent_dim,
-            "likelihood": likelihood,
-            "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "source": source or {},
-        }
+        common = {"format_version": 1, "model_name": model_name, "version": version,
+                  "image_shape": list(image_shape), "latent_dim": latent_dim, "likelihood": likelihood,
+                  "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                  "source": source or {}}
 
         def write(role, directory):
             metadata = dict(common, role=role, serving_model_name=names[role],
@@ -189,22 +180,15 @@ def export_run(run_dir, export_base, model_name=None, *, checkpoint=None, versio
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise FileNotFoundError(
-            f"run directory {run_dir} does not exist; pass --run_dir=<the folder train.py wrote, holding "
-            "config.json and checkpoints/>."
-        )
+        raise FileNotFoundError(f"run directory {run_dir} does not exist; pass --run_dir=<the folder "
+                                "train.py wrote, holding config.json and checkpoints/>.")
     if not (run_dir / "config.json").is_file():
-        raise FileNotFoundError(
-            f"{run_dir} has no config.json, so it is not a tfdisvae run directory; pass the folder train.py wrote."
-        )
+        raise FileNotFoundError(f"{run_dir} has no config.json, so it is not a tfdisvae run directory; "
+                                "pass the folder train.py wrote.")
     model_name = versions.check_model_name(model_name or default_model_name(run_dir))
     from tfdisvae.runs import load_run
 
     model, config = load_run(str(run_dir), checkpoint=checkpoint)
-    source = {
-        "run_dir": str(run_dir.resolve()),
-        "checkpoint": None if checkpoint is None else str(checkpoint),
-        "method": getattr(config, "model", None),
-        "dataset": getattr(config, "dataset", None),
-    }
+    source = {"run_dir": str(run_dir.resolve()), "checkpoint": None if checkpoint is None else str(checkpoint),
+              "method": getattr(config, "model", None), "dataset": getattr(config, "dataset", None)}
     return export_model(model, export_base, model_name, version=version, source=source)

@@ -1,5 +1,5 @@
-"""The served signatures, defined once (SIGNATURES): the tf.functions, their description in tfdisvae.json
-and their warm-up requests are all derived from that table."""
+"""The served signatures, defined once (signature_table): the tf.functions, their description in
+tfdisvae.json and their warm-up requests are derived from that table."""
 
 from __future__ import annotations
 
@@ -49,7 +49,12 @@ def _decoded(likelihood):
 
 def signature_table(likelihood):
     """{model: {signature: (input names, {output: the input it is shaped like}, body)}}, serving_default
-    first; body(net, *inputs) returns the outputs in their order, net a DisentanglingVAE or NetworkPair."""
+    first; body(net, *inputs) returns the outputs in their order, net a DisentanglingVAE or NetworkPair.
+
+    sample draws a new eps per request; sample_seeded draws it with stateless_normal(seed), the same on
+    every server (`seed` has no batch axis: call it with the columnar `inputs` JSON). The decoder's
+    reconstruct decodes the posterior mean (its SavedModel carries the encoder for it).
+    """
     return {
         "encoder": {
             "serving_default": (("images",), {"mean": "latents", "log_var": "latents"},

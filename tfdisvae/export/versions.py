@@ -26,10 +26,8 @@ __all__ = ["EXPORT_STAGES", "KILL_AT_ENV", "base_lock", "check_model_name", "cla
 
 def check_model_name(model_name):
     if not isinstance(model_name, str) or not _MODEL_NAME.match(model_name):
-        raise ValueError(
-            f"model_name {model_name!r} is not a usable TF Serving model name: use letters, digits, '_', '-' "
-            "or '.', starting with a letter or digit (e.g. 'dsprites_beta_vae')."
-        )
+        raise ValueError(f"model_name {model_name!r} is not a usable TF Serving model name: use letters, "
+                         "digits, '_', '-' or '.', starting with a letter or digit (e.g. 'dsprites_beta_vae').")
     return model_name
 
 
@@ -51,25 +49,19 @@ def _pid_alive(pid):
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except PermissionError:  # another user's live process
         return True
     return True
 
 
 def remove_stale_temporaries(model_dir):
     """Delete `.tmp-<version>-<pid>` folders left by exports whose process is gone; returns what was removed."""
-    removed = []
-    model_dir = Path(model_dir)
-    if not model_dir.is_dir():
-        return removed
-    for path in model_dir.iterdir():
-        if not path.name.startswith(_TMP_PREFIX):
-            continue
+    model_dir, removed = Path(model_dir), []
+    for path in model_dir.glob(f"{_TMP_PREFIX}*") if model_dir.is_dir() else ():
         pid = path.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
-            continue
-        shutil.rmtree(path, ignore_errors=True)
-        removed.append(path)
+        if not (pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid))):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
     return removed
 
 
@@ -150,9 +142,8 @@ def _publish(tmp_dir, final_dir):
         os.rename(tmp_dir, final_dir)
     except OSError as err:  # a non-empty target (another writer) makes rename fail: keep that version
         if err.errno in (errno.ENOTEMPTY, errno.EEXIST):
-            raise FileExistsError(
-                f"version directory {final_dir} appeared during the export; it was left untouched."
-            ) from err
+            raise FileExistsError(f"version directory {final_dir} appeared during the export; it was "
+                                  "left untouched.") from err
         raise
 
 
@@ -170,11 +161,9 @@ def claim_version(export_base, model_name, model_dirs, version=None):
         raise ValueError(f"version must be a positive integer; got {version!r}.")
     if version <= latest:
         names = ", ".join(Path(d).name for d in model_dirs.values())
-        raise FileExistsError(
-            f"version {version} is not above the latest existing version {latest} under {export_base} "
-            f"({names}); versions only grow and are never overwritten. "
-            f"Leave --version out to get {latest + 1}."
-        )
+        raise FileExistsError(f"version {version} is not above the latest existing version {latest} under "
+                              f"{export_base} ({names}); versions only grow and are never overwritten. "
+                              f"Leave --version out to get {latest + 1}.")
     return version
 
 

@@ -1,74 +1,19 @@
 """python -m tfdisvae.study --study=poster_table1 [--steps=N] [--seeds=0,1]: train, evaluate, tabulate.
 
-A study is a list of `Setting`s (a method, its hyper-parameters, a preset). For every setting and seed
-it trains an ordinary run directory STUDY_DIR/<setting>-seed<k>/ with `training.train`, writes the
-poster's Fig. 2-4 with `viz.write_figures`, evaluates it with `evaluate.evaluate_run`, and finally writes
-
-  STUDY_DIR/table.md     one row per setting (mean ± sample std over seeds), then ours / the poster's shipped
-                         model / the poster's published number side by side, then the pattern check
-  STUDY_DIR/table.json   the same numbers, every seed's values and metric curves, the units, the settings
-  STUDY_DIR/hparams/     TensorBoard HParams logs: one trial per run (its hyper-parameters + final metrics)
-  STUDY_DIR/aam_over_training.png, mig_over_training.png   the MetricsCallback's curves of every run
-
-Resuming: a run is finished when its newest checkpoint reached the run's steps and its metrics.json (of
-that step) holds every requested metric; finished runs are skipped, a half-trained one resumes from its
-checkpoint (train() does that), a trained but unevaluated one is only evaluated. `--table_only` rebuilds
-the table and the HParams logs from the finished runs without training or evaluating anything.
-
-studies.py: the settings and the poster's numbers; runner.py: running and resuming; table.py: the
-tables; the command line is tfdisvae.cli.study.
+A study (studies.py) is a list of `Setting`s (a method, its hyper-parameters, a preset). For every
+setting and seed, runner.py trains a run directory STUDY_DIR/<setting>-seed<k>/ (`training.train`),
+draws the poster's Fig. 2-4 (`viz.write_figures`) and evaluates it (`evaluate.evaluate_run`),
+skipping finished runs and resuming half-trained ones; table.py writes STUDY_DIR/table.md (a row per
+setting, mean ± sample std over seeds, beside the poster's shipped models and numbers, and the pattern
+check), table.json (the same numbers, every seed's values and curves, units, settings), hparams/
+(TensorBoard HParams: a trial per run) and <metric>_over_training.png. `--table_only` only tabulates.
+The command line is tfdisvae.cli.study; docs/reproduce.md describes a study in full.
 """
 
-from tfdisvae.study.runner import (
-    DEFAULT_METRICS,
-    DEFAULT_NUM_POINTS,
-    DLIB_METRICS,
-    FIGURES,
-    POSTER_METRICS,
-    checkpoint_step,
-    read_metrics,
-    run_one,
-    run_state,
-    run_study,
-)
-from tfdisvae.study.studies import (
-    POSTER_COLUMNS,
-    POSTER_TABLE1,
-    SHIPPED_PATH,
-    STUDIES,
-    Setting,
-    run_name,
-    select,
-)
-from tfdisvae.study.table import (
-    ACTIVE_KL,
-    CAPACITY_TOLERANCE,
-    COLUMNS,
-    COMPARISON,
-    CURVE_METRICS,
-    DISENTANGLING,
-    MIN_INFORMATION,
-    POSTER_EVAL_BATCH,
-    POSTER_LOG_UNIT,
-    build_table,
-    check_pattern,
-    poster_log_divisor,
-    read_shipped,
-    table_markdown,
-    training_curves,
-    write_curves,
-    write_hparams,
-    write_table,
-)
+from tfdisvae.study.runner import *  # noqa: F403
+from tfdisvae.study.studies import *  # noqa: F403
+from tfdisvae.study.table import *  # noqa: F403
 
-__all__ = ["ACTIVE_KL", "build_table", "CAPACITY_TOLERANCE", "check_pattern", "checkpoint_step",
-           "COLUMNS", "COMPARISON", "CURVE_METRICS", "DEFAULT_METRICS", "DEFAULT_NUM_POINTS",
-           "DISENTANGLING", "DLIB_METRICS", "FIGURES", "FLAGS", "main", "MIN_INFORMATION",
-           "POSTER_COLUMNS", "POSTER_EVAL_BATCH", "poster_log_divisor", "POSTER_LOG_UNIT",
-           "POSTER_METRICS", "POSTER_TABLE1", "read_metrics", "read_shipped", "run", "run_name",
-           "run_one", "run_state", "run_study", "select", "Setting", "SHIPPED_PATH", "STUDIES",
-           "study_command", "table_markdown", "training_curves", "write_curves", "write_hparams",
-           "write_table"]
 _CLI = ("FLAGS", "main", "run", "study_command")  # tfdisvae.cli.study, imported when first asked for
 
 

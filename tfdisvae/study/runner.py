@@ -11,6 +11,9 @@ from tfdisvae.config import TrainConfig
 from tfdisvae.metrics import suite
 from tfdisvae.study.studies import SHIPPED_PATH, run_name, select
 
+__all__ = ["DEFAULT_METRICS", "DEFAULT_NUM_POINTS", "DLIB_METRICS", "FIGURES", "POSTER_METRICS",
+           "checkpoint_step", "read_metrics", "run_one", "run_state", "run_study", "split_metrics"]
+
 # Every metric runs at its published size by default: every data point for the poster's estimator and
 # table columns (--poster_num_points to change), disentanglement_lib's own sizes (10,000 / 5,000 points,
 # 10,000 / 5,000 FactorVAE votes) for its scores (--num_points n: about n points, suite.quick_sizes).

@@ -9,6 +9,9 @@ import os
 
 from tfdisvae.config import TrainConfig
 
+__all__ = ["POSTER_COLUMNS", "POSTER_TABLE1", "SHIPPED_PATH", "STUDIES", "Setting", "run_name",
+           "select"]
+
 
 @dataclasses.dataclass(frozen=True)
 class Setting:

@@ -1,13 +1,7 @@
-"""The study's table: every finished run's metrics.json collected into table.md (one row per setting,
-mean ± sample std over seeds; ours / the poster's shipped model / the poster's number side by side; the
-pattern check), table.json (the same numbers, every seed's values and metric curves, the units, the
-settings), hparams/ (TensorBoard HParams: one trial per run) and <metric>_over_training.png.
-
-The poster's shipped models (YannDubs/disentangling-vae results/<name>_dsprites/model.pt, imported with
-tfdisvae.pretrained.from_disentangling_vae and evaluated with the same estimator on the same data) enter
-through a JSON file (studies.SHIPPED_PATH, `--shipped`) of `read_shipped`'s format; without it their
-cells show "—".
-"""
+"""The tables of a study (table.md, table.json, hparams/, <metric>_over_training.png; see
+tfdisvae.study) from its finished runs, beside the poster's shipped models (YannDubs/disentangling-vae
+results/<name>_dsprites/model.pt imported with tfdisvae.pretrained.from_disentangling_vae, evaluated with
+the same estimator on the same data: `--shipped`, `read_shipped`'s format) and the poster's numbers."""
 
 from __future__ import annotations
 
@@ -33,6 +27,11 @@ from tfdisvae.study.studies import (
     run_name,
     select,
 )
+
+__all__ = ["ACTIVE_KL", "CAPACITY_TOLERANCE", "COLUMNS", "COMPARISON", "CURVE_METRICS",
+           "DISENTANGLING", "MIN_INFORMATION", "POSTER_EVAL_BATCH", "POSTER_LOG_UNIT",
+           "build_table", "check_pattern", "poster_log_divisor", "read_shipped", "table_markdown",
+           "training_curves", "write_curves", "write_hparams", "write_table"]
 
 # A latent is active when its mean KL(q(z_j|x) || p(z_j)) over the evaluated images reaches this.
 ACTIVE_KL = 0.1
