@@ -388,3 +388,9 @@ def optimizers_of(config):
             config.discriminator_lr, beta_1=config.discriminator_beta1,
             beta_2=config.discriminator_beta2)
     return kwargs
+
+
+def latest_checkpoint_step(run_dir):
+    """Step of the run's newest checkpoint (from RUN/checkpoints/checkpoint; no model built), or None."""
+    path = tf.train.latest_checkpoint(checkpoint_dir(run_dir))
+    return None if path is None else _step_of(path)

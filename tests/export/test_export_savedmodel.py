@@ -132,6 +132,25 @@ def test_decoder_rejects_wrong_latent_width(exported):
         dec.signatures["serving_default"](latents=tf.zeros([2, 4]))
 
 
+def test_metadata_describes_the_saved_signatures(exported):
+    """tfdisvae.json's signatures (derived from the same table as the functions) are what was saved."""
+    result = exported[0]
+
+    def described(specs):
+        return {k: {"dtype": s.dtype.name, "shape": [-1 if d is None else d for d in s.shape.as_list()]}
+                for k, s in specs.items()}
+
+    for directory in (result.encoder_dir, result.decoder_dir):
+        documented = json.loads((directory / "assets.extra" / export.METADATA_FILENAME).read_text())
+        loaded = tf.saved_model.load(str(directory))
+        assert set(documented["signatures"]) == set(loaded.signatures)
+        for name, fn in loaded.signatures.items():
+            doc = documented["signatures"][name]
+            assert doc["inputs"] == {k: {**v, "range": [0.0, 1.0]} if k == "images" else v
+                                     for k, v in described(fn.structured_input_signature[1]).items()}
+            assert doc["outputs"] == described(fn.structured_outputs)
+
+
 def test_warmup_requests_parse_and_replay(exported):
     result, _, _, _ = exported
     for directory, name in ((result.encoder_dir, result.encoder_name), (result.decoder_dir, result.decoder_name)):
@@ -257,7 +276,7 @@ def test_injected_writer_failure_leaves_no_partial_version(exported, tmp_path, m
         if model_name.endswith("_decoder"):  # the encoder's temporary SavedModel is complete by now
             raise OSError("injected failure while writing the decoder")
 
-    monkeypatch.setattr(export, "write_warmup_requests", failing)
+    monkeypatch.setattr(export.export, "write_warmup_requests", failing)  # where it is called
     with pytest.raises(OSError, match="injected failure"):
         export.export_encoder_decoder(encoder, decoder, work, "burgess")
     assert calls == ["burgess_encoder", "burgess_decoder"]
@@ -279,7 +298,7 @@ _KILLED_EXPORT = textwrap.dedent("""
         real(path, model_name, {k: requests[k] for k in list(requests)[:1]})
         ready.write_text(str(path))
         time.sleep(120)  # killed here, mid-write
-    export.write_warmup_requests = slow
+    export.export.write_warmup_requests = slow
     export.export_encoder_decoder(enc, dec, base, "burgess")
 """)
 

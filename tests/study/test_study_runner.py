@@ -16,6 +16,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from tfdisvae import study
+from tfdisvae.study import table as study_table
 
 SIZES = (3, 2, 3, 4, 4)  # 288 images, 64x64
 ONLY = "vae,beta_vae_h_b50"
@@ -77,7 +78,7 @@ def test_runs_are_trained_drawn_evaluated_and_tabulated(finished):
     assert "KL (nats/image)" in md and "Beside the poster" in md and "Budget per run: 4" in md
     line = next(x for x in md.splitlines() if x.startswith("| β-VAE_H (β = 50) | 0 |"))
     kl = table["rows"][1]["values"]["kl"]["mean"]
-    assert study._fmt(kl) in line
+    assert study_table._fmt(kl) in line
     assert "/ 0.08" in md  # the poster's AAM of beta = 50 beside ours
 
 
@@ -247,9 +248,9 @@ def test_the_shipped_file_enters_the_three_way_table(finished, tmp_path):
     line = next(x for x in md.splitlines() if x.startswith("| VAE |") and "/ 0.16 /" in x)
     divisor = study.poster_log_divisor()
     assert divisor == 738
-    assert f"/ {study._fmt(22.14 / divisor)} / 0.025" in line  # KL: shipped in the poster's unit
+    assert f"/ {study_table._fmt(22.14 / divisor)} / 0.025" in line  # KL: shipped in the poster's unit
     ours_kl = vae["values"]["kl"]["mean"] / divisor
-    assert f"{study._fmt(ours_kl)} / " in line
+    assert f"{study_table._fmt(ours_kl)} / " in line
     b50 = next(x for x in md.splitlines() if x.startswith("| β-VAE_H (β = 50) |") and "/ — /" in x)
     assert "/ — / 0.08" in b50  # AAM: ours / no shipped model / the poster's
     # Absent file: every shipped cell is "—" and the table says which file it looked for.
@@ -294,7 +295,7 @@ def test_active_latents_count_the_kl_per_latent_and_the_command_is_stated(finish
         values = row["per_seed"][0]
         kls = [values[f"kl_z{j}"] for j in range(3)]
         assert values["active_latents"] == sum(k >= study.ACTIVE_KL for k in kls)
-    assert study._with_active_latents({"kl_z0": 0.5, "kl_z1": 0.05, "kl_z10": 2.0, "kl": 2.55}) == {
+    assert study_table._with_active_latents({"kl_z0": 0.5, "kl_z1": 0.05, "kl_z10": 2.0, "kl": 2.55}) == {
         "kl_z0": 0.5, "kl_z1": 0.05, "kl_z10": 2.0, "kl": 2.55, "active_latents": 2.0}
     assert table["command"] == ("python -m tfdisvae.study --study=poster_table1 --steps=4 --seeds=0 "
                                 "--metrics=mig,elbo,mig_discrete --num_points=288 "

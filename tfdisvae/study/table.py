@@ -1,103 +1,37 @@
-"""python -m tfdisvae.study --study=poster_table1 [--steps=N] [--seeds=0,1]: train, evaluate, tabulate.
-
-A study is a list of `Setting`s (a method, its hyper-parameters, a preset). For every setting and seed
-it trains an ordinary run directory STUDY_DIR/<setting>-seed<k>/ with `training.train`, writes the
-poster's Fig. 2-4 with `viz.write_figures`, evaluates it with `evaluate.evaluate_run`, and finally writes
-
-  STUDY_DIR/table.md     one row per setting (mean ± sample std over seeds), then ours / the poster's shipped
-                         model / the poster's published number side by side, then the pattern check
-  STUDY_DIR/table.json   the same numbers, every seed's values and metric curves, the units, the settings
-  STUDY_DIR/hparams/     TensorBoard HParams logs: one trial per run (its hyper-parameters + final metrics)
-  STUDY_DIR/aam_over_training.png, mig_over_training.png   the MetricsCallback's curves of every run
-
-The poster's shipped models (YannDubs/disentangling-vae results/<name>_dsprites/model.pt, imported with
-tfdisvae.pretrained.from_disentangling_vae and evaluated with the same estimator on the same data) enter
-through a JSON file (SHIPPED_PATH, `--shipped`); its format is `read_shipped`'s docstring. Without the file
-their cells show "—".
-
-Resuming: a run is finished when its newest checkpoint reached the run's steps and its metrics.json (of
-that step) holds every requested metric; finished runs are skipped, a half-trained one resumes from its
-checkpoint (train() does that), a trained but unevaluated one is only evaluated. `--table_only` rebuilds
-the table and the HParams logs from the finished runs without training or evaluating anything.
-"""
+"""The tables of a study (table.md, table.json, hparams/, <metric>_over_training.png; see
+tfdisvae.study) from its finished runs, beside the poster's shipped models (YannDubs/disentangling-vae
+results/<name>_dsprites/model.pt imported with tfdisvae.pretrained.from_disentangling_vae, evaluated with
+the same estimator on the same data: `--shipped`, `read_shipped`'s format) and the poster's numbers."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
 import shutil
 
-from absl import app, flags
-
+from tfdisvae import runs
 from tfdisvae.config import TrainConfig
+from tfdisvae.study.runner import (
+    DEFAULT_METRICS,
+    DEFAULT_NUM_POINTS,
+    read_metrics,
+    run_state,
+    split_metrics,
+)
+from tfdisvae.study.studies import (
+    POSTER_COLUMNS,
+    POSTER_TABLE1,
+    SHIPPED_PATH,
+    STUDIES,
+    run_name,
+    select,
+)
 
-# ---------------------------------------------------------------------------------------------- studies
-
-
-@dataclasses.dataclass(frozen=True)
-class Setting:
-    """One row of a study: `model` with the `preset`'s settings and `beta` (when given).
-
-    name: run-directory prefix (STUDY_DIR/<name>-seed<k>); label: the row's name in the table;
-    poster: the key of the row in POSTER_TABLE1 (None: the poster has no number for it).
-    """
-
-    name: str
-    model: str
-    beta: float | None = None
-    preset: str = "poster"
-    label: str | None = None
-    poster: str | None = None
-
-    def config(self, seed, run_dir, steps=None, data_dir=None, overrides=None, images=None):
-        """The TrainConfig of this setting's run of `seed`.
-
-        A budget replaces the preset's 30 epochs: `steps` (the same for every setting) or `images`
-        (images per run; steps = ceil(images / batch size), so FactorVAE's batch of 128 gets half the
-        steps of a batch of 64: the same epochs, as the preset's budget is).
-        """
-        if steps is not None and images is not None:
-            raise ValueError("give a step budget (--steps) or an image budget (--images), not both")
-        given = {"model": self.model, "seed": int(seed), "run_dir": run_dir, "verbose": 0}
-        if self.beta is not None:
-            given["beta"] = float(self.beta)
-        if data_dir is not None:
-            given["data_dir"] = data_dir
-        given.update(overrides or {})
-        if images is not None:
-            if int(images) < 1:
-                raise ValueError(f"--images must be a positive number of images, got {images!r}")
-            batch_size = TrainConfig.create(preset=self.preset, **given).batch_size
-            steps = math.ceil(int(images) / batch_size)
-        if steps is not None:
-            given["steps"] = int(steps)
-        return TrainConfig.create(preset=self.preset, **given)
-
-
-STUDIES = {
-    "poster_table1": [
-        Setting("vae", "vae", label="VAE", poster="vae"),
-        Setting("beta_vae_h_b4", "beta_vae_h", beta=4.0, label="β-VAE_H (β = 4)", poster="beta_vae_h_b4"),
-        Setting("beta_vae_h_b50", "beta_vae_h", beta=50.0, label="β-VAE_H (β = 50)",
-                poster="beta_vae_h_b50"),
-        Setting("beta_vae_b", "beta_vae_b", label="β-VAE_B", poster="beta_vae_b"),
-        Setting("factor_vae", "factor_vae", label="FactorVAE", poster="factor_vae"),
-        Setting("beta_tcvae", "beta_tcvae", label="β-TCVAE"),
-    ],
-}
-
-# SPEC §5: the poster's dSprites table. KL, log-likelihood and total loss are normalised there in a way
-# the poster does not state; we put our per-pixel values beside them.
-POSTER_COLUMNS = ("aam", "mmig", "kl", "log_likelihood", "loss", "var_dimwise_kl")
-POSTER_TABLE1 = {
-    "vae": (0.20, 7.0e-4, 0.025, -0.001, 0.034, 1.5e-5),
-    "beta_vae_h_b4": (0.65, 3.3e-2, 0.025, -0.015, 0.086, 1.1e-6),
-    "beta_vae_h_b50": (0.08, 4.0e-4, 0.003, -0.140, 0.316, 3.6e-7),
-    "beta_vae_b": (0.12, 2.0e-4, 0.025, -0.096, 0.108, 1.5e-5),
-    "factor_vae": (0.87, 3.3e-2, 0.028, -0.036, 0.064, 5.7e-6),
-}
+__all__ = ["ACTIVE_KL", "CAPACITY_TOLERANCE", "COLUMNS", "COMPARISON", "CURVE_METRICS",
+           "DISENTANGLING", "MIN_INFORMATION", "POSTER_EVAL_BATCH", "POSTER_LOG_UNIT",
+           "build_table", "check_pattern", "poster_log_divisor", "read_shipped", "table_markdown",
+           "training_curves", "write_curves", "write_hparams", "write_table"]
 
 # A latent is active when its mean KL(q(z_j|x) || p(z_j)) over the evaluated images reaches this.
 ACTIVE_KL = 0.1
@@ -120,8 +54,6 @@ def poster_log_divisor(dataset_size=737_280, eval_batch=POSTER_EVAL_BATCH):
     return math.ceil(int(dataset_size) / int(eval_batch))
 
 
-SHIPPED_PATH = os.path.join("results", "poster_shipped.json")
-
 # Table columns: (key in metrics.json, header with its unit).
 COLUMNS = (
     ("aam", "AAM (0-1)"),
@@ -143,143 +75,7 @@ COMPARISON = (("aam", "aam", "AAM", 1), (None, "mig", "MIG", 1), ("mmig", "mmig"
                                                   "poster_log"),
               ("loss", "loss", "total loss", "poster_log"),
               ("var_dimwise_kl", "var_dimwise_kl", "var. dim-wise KL (nats²)", 1))
-
-# Every metric runs at its published size by default: every data point for the poster's estimator and
-# table columns (--poster_num_points to change), disentanglement_lib's own sizes (10,000 / 5,000 points,
-# 10,000 / 5,000 FactorVAE votes) for its scores (--num_points n: about n points, suite.quick_sizes).
-# With both at the same size one evaluation computes all, encoding every point once (SharedEncoding).
-POSTER_METRICS = ("mig", "mmig", "aam", "elbo")
-DLIB_METRICS = ("mig_discrete", "factor_vae_score", "dci")
-DEFAULT_METRICS = ",".join(POSTER_METRICS + DLIB_METRICS)
-DEFAULT_NUM_POINTS = None
 CURVE_METRICS = ("aam", "mig")  # read back from each run's MetricsCallback scalars (metrics/<name>)
-FIGURES = ("reconstruct_traverse", "kl_curves", "prior_traversals")  # poster Fig. 2, 3, 4
-
-# metric name -> the keys it writes into metrics.json (what "evaluated" means for a run).
-_METRIC_KEYS = {"mig": ("mig",), "mmig": ("mmig",), "aam": ("aam",), "mig_discrete": ("mig_discrete",),
-                "factor_vae_score": ("factor_vae_eval_accuracy",),
-                "dci": ("dci_disentanglement",), "elbo": ("loss", "kl", "log_likelihood", "var_dimwise_kl"),
-                "beta_vae_score": ("beta_vae_eval_accuracy",), "sap": ("sap",),
-                "modularity_explicitness": ("modularity",), "unsupervised": ("gaussian_total_correlation",)}
-
-
-# ---------------------------------------------------------------------------------------------- runs
-
-
-def run_name(setting, seed):
-    """The run directory's name inside the study directory: <setting>-seed<k>."""
-    return f"{setting.name}-seed{int(seed)}"
-
-
-def select(study, only=None):
-    """The settings of `study`, or those named in `only` (a list or "a,b"). Raises ValueError."""
-    if study not in STUDIES:
-        raise ValueError(f"unknown study {study!r}; valid: {', '.join(STUDIES)}")
-    settings = STUDIES[study]
-    if not only:
-        return list(settings)
-    names = [n.strip() for n in only.split(",")] if isinstance(only, str) else list(only)
-    known = {s.name for s in settings}
-    unknown = [n for n in names if n and n not in known]
-    if unknown:
-        raise ValueError(f"--only names unknown setting(s) {', '.join(unknown)}; {study} has: "
-                         f"{', '.join(sorted(known))}")
-    return [s for s in settings if s.name in names]
-
-
-def checkpoint_step(run_dir):
-    """Step of the run's newest checkpoint (read from the checkpoint index, no model built), or None."""
-    import tensorflow as tf
-
-    from tfdisvae import runs
-
-    path = tf.train.latest_checkpoint(runs.checkpoint_dir(run_dir))
-    return None if path is None else int(path.rsplit("-", 1)[1])
-
-
-def target_steps(config, run_dir):
-    """The steps `config` trains to, resolved with the data size the run recorded (None: not started)."""
-    from tfdisvae import runs
-
-    if config.steps is not None and config.epochs is None:
-        return int(config.steps)
-    path = runs.config_path(run_dir)
-    if not os.path.isfile(path):
-        return None
-    recorded = TrainConfig.from_json(path)
-    return int(math.ceil(config.epochs * recorded.dataset_size / config.batch_size))
-
-
-def read_metrics(run_dir):
-    """RUN/metrics.json as a dict, or None when it is missing or unreadable."""
-    from tfdisvae import runs
-
-    try:
-        with open(runs.metrics_path(run_dir)) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def run_state(config, run_dir, metrics):
-    """"finished" | "trained" (checkpoint at its steps, metrics missing) | "partial" | "new"."""
-    step = checkpoint_step(run_dir)
-    if step is None:
-        return "new"
-    steps = target_steps(config, run_dir)
-    if steps is None or step < steps:
-        return "partial"
-    saved = read_metrics(run_dir)
-    if saved is None or saved.get("step") != step:
-        return "trained"
-    wanted = [k for name in metrics for k in _METRIC_KEYS.get(name, (name,))]
-    return "finished" if all(k in saved.get("metrics", {}) for k in wanted) else "trained"
-
-
-def _split_metrics(metrics):
-    from tfdisvae.metrics.suite import check_names
-
-    names = check_names(metrics)
-    return [n for n in names if n in POSTER_METRICS], [n for n in names if n not in POSTER_METRICS]
-
-
-def run_one(setting, seed, study_dir, *, steps=None, images=None, metrics=DEFAULT_METRICS, num_points=DEFAULT_NUM_POINTS,
-            poster_num_points=None, num_samples=None, data_dir=None, data=None, figures=FIGURES,
-            overrides=None, log=print):
-    """Train (or resume), draw and evaluate one run unless it is finished; returns (run_dir, state before).
-
-    data: optional GroundTruthData used for training, figures and metrics (tests pass a small grid).
-    """
-    from tfdisvae.evaluate import evaluate_run
-    from tfdisvae.training import train
-
-    run_dir = os.path.join(study_dir, run_name(setting, seed))
-    config = setting.config(seed, run_dir, steps, data_dir, overrides, images)
-    poster, dlib = _split_metrics(metrics)
-    state = run_state(config, run_dir, poster + dlib)
-    if state == "finished":
-        log(f"study: {run_name(setting, seed)} is finished (step {checkpoint_step(run_dir)}, "
-            "metrics.json); skipped")
-        return run_dir, state
-    if state in ("new", "partial"):
-        log(f"study: training {run_name(setting, seed)} ({state})")
-        train(config, data=data, log=log)
-    if figures:
-        from tfdisvae.viz import write_figures
-
-        write_figures(run_dir, plots=tuple(figures), data=data, seed=int(seed), log=log)
-    # The poster's estimator and columns first (their sizes), then the disentanglement_lib scores at
-    # num_points; evaluate_run adds both to the same metrics.json (same step).
-    groups = ([(poster + dlib, num_points)] if poster_num_points == num_points
-              else [(poster, poster_num_points), (dlib, num_points)])
-    for names, points in groups:
-        if names:
-            evaluate_run(run_dir, names, num_points=points, num_samples=num_samples, seed=int(seed),
-                         data_dir=data_dir, data=data, log=log)
-    return run_dir, state
-
-
-# ---------------------------------------------------------------------------------------------- table
 
 
 def _mean_std(values):
@@ -313,9 +109,10 @@ def build_table(study, study_dir, seeds=(0,), only=None, steps=None, metrics=DEF
     A (setting, seed) without a finished run is listed under "missing"; its row uses the seeds found.
     shipped: the path of the shipped models' scores (read_shipped); absent: their cells are "—".
     """
+    from tfdisvae.cli.study import study_command
     from tfdisvae.metrics.mutual_information import DEFAULT_NUM_SAMPLES
 
-    poster, dlib = _split_metrics(metrics)
+    poster, dlib = split_metrics(metrics)
     shipped_models = read_shipped(shipped) if shipped and os.path.isfile(shipped) else None
     rows, missing = [], []
     for setting in select(study, only):
@@ -402,7 +199,6 @@ def read_shipped(path):
 def training_curves(run_dir, names=CURVE_METRICS):
     """{name: [[step, value], ...]} of the run's MetricsCallback scalars metrics/<name> (RUN/logs/train);
     names the run did not record are left out."""
-    from tfdisvae import runs
     from tfdisvae.viz.plots import read_scalars
 
     log_dir = runs.train_log_dir(run_dir)
@@ -434,29 +230,11 @@ def _with_active_latents(values):
 def _budget(steps, images):
     if images is not None:
         return f"{int(images):,} images (steps = images / batch size)"
-    return steps if steps is not None else "the preset's (30 epochs; FactorVAE 60 epochs of batch 128)"
-
-
-def study_command(study, steps=None, seeds=(0,), metrics=DEFAULT_METRICS, num_points=DEFAULT_NUM_POINTS,
-                  poster_num_points=None, num_samples=None, only=None, images=None):
-    """The command line that trains and evaluates this study (what table.md states)."""
-    parts = ["python -m tfdisvae.study", f"--study={study}"]
     if steps is not None:
-        parts.append(f"--steps={steps}")
-    if images is not None:
-        parts.append(f"--images={int(images)}")
-    parts.append("--seeds=" + ",".join(str(int(s)) for s in seeds))
-    if metrics != DEFAULT_METRICS:
-        parts.append(f"--metrics={metrics}")
-    if num_points != DEFAULT_NUM_POINTS:
-        parts.append(f"--num_points={num_points}")
-    if poster_num_points is not None:
-        parts.append(f"--poster_num_points={poster_num_points}")
-    if num_samples is not None:
-        parts.append(f"--num_samples={num_samples}")
-    if only:
-        parts.append(f"--only={only if isinstance(only, str) else ','.join(only)}")
-    return " ".join(parts)
+        return steps
+    vae, factor = (TrainConfig.create("poster", model=m) for m in ("vae", "factor_vae"))
+    return (f"the preset's ({vae.epochs:g} epochs; FactorVAE {factor.epochs:g} epochs of batch "
+            f"{factor.batch_size})")
 
 
 # The pattern a study checks: what the poster's shipped models show under a correct estimator (issue 18:
@@ -633,8 +411,6 @@ def write_hparams(table, study_dir):
     import tensorflow as tf
     from tensorboard.plugins.hparams import api as hp
 
-    from tfdisvae import runs
-
     root = os.path.join(study_dir, "hparams")
     shutil.rmtree(root, ignore_errors=True)
     trials, metric_keys = [], set()
@@ -676,109 +452,3 @@ def write_table(table, study_dir):
     write_hparams(table, study_dir)
     write_curves(table, study_dir)
     return md, js
-
-
-def run_study(study="poster_table1", study_dir=None, *, steps=None, images=None, seeds=(0,),
-              metrics=DEFAULT_METRICS,
-              num_points=DEFAULT_NUM_POINTS, poster_num_points=None, num_samples=None, only=None,
-              data_dir=None, data=None, table_only=False, figures=FIGURES, overrides=None,
-              shipped=SHIPPED_PATH, log=print):
-    """Run (or resume) a study and write its table; returns the table dict (table.json's content).
-
-    Args:
-      steps: a step budget for every run, replacing the preset's 30 epochs (None: the preset's).
-      images: an image budget for every run instead (steps = images / the run's batch size).
-      seeds: the seeds of each setting. metrics: metric names (tfdisvae.metrics.METRICS).
-      num_points: about this many points for the disentanglement_lib metrics (mig_discrete,
-        factor_vae_score, dci, ...; None: their published sizes); poster_num_points: for
-        mig/mmig/aam/elbo (None: every point). Equal sizes: one evaluation, every point encoded once.
-      only: setting names to run (default all). data: a GroundTruthData for training and evaluation
-        (default: each run's data set). table_only: train and evaluate nothing, rebuild the table.
-      figures: viz plots written per run (default the poster's Fig. 2-4; () for none).
-      overrides: more TrainConfig fields for every run (e.g. {"latent_dim": 3}).
-      shipped: the shipped models' scores (read_shipped's format); absent: "—" in their cells.
-    """
-    study_dir = study_dir or os.path.join("runs", f"study-{study}")
-    settings = select(study, only)
-    seeds = tuple(int(s) for s in seeds)
-    common = dict(steps=steps, images=images, metrics=metrics, num_points=num_points, poster_num_points=poster_num_points,
-                  num_samples=num_samples, overrides=overrides)
-    if not table_only:
-        for setting in settings:
-            for seed in seeds:
-                run_one(setting, seed, study_dir, data_dir=data_dir, data=data, figures=figures,
-                        log=log, **common)
-    table = build_table(study, study_dir, seeds=seeds, only=only, shipped=shipped, **common)
-    md, js = write_table(table, study_dir)
-    log(f"study: wrote {md}, {js} and {os.path.join(study_dir, 'hparams')}"
-        + (f"; not finished: {', '.join(table['missing'])}" if table["missing"] else ""))
-    return table
-
-
-# ---------------------------------------------------------------------------------------------- CLI
-
-FLAGS = flags.FlagValues()  # this command's own flags (see tfdisvae.cli)
-flags.DEFINE_string("study", "poster_table1", f"Study to run: {', '.join(STUDIES)}.", flag_values=FLAGS)
-flags.DEFINE_integer("steps", None, "Steps per run, replacing the preset's 30 epochs (stated in the table).",
-                     flag_values=FLAGS)
-flags.DEFINE_integer("images", None, "Images per run instead of --steps: steps = images / batch size, "
-                     "so every setting sees the same epochs (the preset's budget is 30 epochs).",
-                     flag_values=FLAGS)
-flags.DEFINE_string("seeds", "0", "Comma-separated seeds of every setting, e.g. 0,1.", flag_values=FLAGS)
-flags.DEFINE_string("study_dir", None, "Study directory (default runs/study-<study>).", flag_values=FLAGS)
-flags.DEFINE_string("metrics", DEFAULT_METRICS, "Comma-separated metric names (tfdisvae.metrics.METRICS).",
-                    flag_values=FLAGS)
-flags.DEFINE_integer("num_points", DEFAULT_NUM_POINTS, "Points for mig_discrete, factor_vae_score, dci "
-                     "(default: disentanglement_lib's sizes, 10,000 / 5,000).", flag_values=FLAGS)
-flags.DEFINE_string("shipped", SHIPPED_PATH, "JSON of the poster's shipped models' scores "
-                    "(study.read_shipped); absent: their cells show —.", flag_values=FLAGS)
-flags.DEFINE_integer("poster_num_points", None, "Points for mig, mmig, aam, elbo (default every point).",
-                     flag_values=FLAGS)
-flags.DEFINE_integer("num_samples", None, "Monte-Carlo samples of the poster's MI estimator (default 2000).",
-                     flag_values=FLAGS)
-flags.DEFINE_string("only", None, "Comma-separated setting names to run (default all).", flag_values=FLAGS)
-flags.DEFINE_string("data_dir", None, "Data folder (default $TFDISVAE_DATA).", flag_values=FLAGS)
-flags.DEFINE_bool("table_only", False, "Rebuild table and HParams logs from finished runs; train nothing.",
-                  flag_values=FLAGS)
-flags.DEFINE_bool("figures", True, "Write the poster's Fig. 2-4 of each run.", flag_values=FLAGS)
-flags.DEFINE_string("data_source", None, "dSprites source for every run (auto | render; default the "
-                    "preset's).", flag_values=FLAGS)
-flags.DEFINE_integer("train_subset", None, "Train every run on this many images (default all).",
-                     flag_values=FLAGS)
-flags.DEFINE_integer("latent_dim", None, "Latents of every run (default the preset's 10).", flag_values=FLAGS)
-
-
-def _seeds(text):
-    try:
-        seeds = tuple(int(s) for s in text.split(",") if s.strip())
-    except ValueError:
-        raise app.UsageError(f"--seeds must be comma-separated integers, e.g. 0,1; got {text!r}") from None
-    if not seeds:
-        raise app.UsageError("--seeds names no seed; give e.g. --seeds=0 or --seeds=0,1")
-    return seeds
-
-
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments {argv[1:]}; every setting is a --flag.")
-    overrides = {k: FLAGS[k].value for k in ("data_source", "train_subset", "latent_dim")
-                 if FLAGS[k].value is not None}
-    try:
-        run_study(FLAGS.study, FLAGS.study_dir, steps=FLAGS.steps, images=FLAGS.images, seeds=_seeds(FLAGS.seeds),
-                  metrics=FLAGS.metrics, num_points=FLAGS.num_points,
-                  poster_num_points=FLAGS.poster_num_points, num_samples=FLAGS.num_samples,
-                  only=FLAGS.only, data_dir=FLAGS.data_dir, table_only=FLAGS.table_only,
-                  figures=FIGURES if FLAGS.figures else (), overrides=overrides, shipped=FLAGS.shipped)
-    except (FileNotFoundError, ValueError) as err:
-        raise app.UsageError(str(err)) from err
-
-
-def run():
-    """Console-script entry point."""
-    from tfdisvae import cli
-
-    cli.run(main, FLAGS)
-
-
-if __name__ == "__main__":
-    run()
