@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tfdisvae.metrics import sampling
-from tfdisvae.metrics.suite import compute_metrics
+from tfdisvae.metrics.suite import compute_metrics, written_keys
 
 SIZES = (3, 2, 3, 4, 4)   # 288 images, 64x64
 NAMES = ("mig", "mmig", "aam", "elbo", "mig_discrete", "factor_vae_score", "dci", "sap", "unsupervised",
@@ -47,6 +47,8 @@ def test_shared_encoding_gives_the_per_metric_numbers(model, data):
         assert separate[key] > 0.01, key  # informative codes: a comparison that can fail
     for key in separate:
         np.testing.assert_allclose(shared[key], separate[key], rtol=2e-4, atol=2e-5, err_msg=key)
+    for name in NAMES:  # the keys a study reads to know a metric was computed
+        assert set(written_keys(name)) <= set(shared), name
 
 
 def test_every_point_is_encoded_once_and_lookups_match_the_encoder(model, data):

@@ -24,14 +24,6 @@ DEFAULT_METRICS = ",".join(POSTER_METRICS + DLIB_METRICS)
 DEFAULT_NUM_POINTS = None
 FIGURES = ("reconstruct_traverse", "kl_curves", "prior_traversals")  # poster Fig. 2, 3, 4
 
-# metric name -> a key it writes into metrics.json, where that is not its own name (what "evaluated"
-# means for a run). TODO(metrics owner): suite.py owns the output keys; read them from there.
-_METRIC_KEYS = {"factor_vae_score": ("factor_vae_eval_accuracy",), "dci": ("dci_disentanglement",),
-                "elbo": ("loss", "kl", "log_likelihood", "var_dimwise_kl"),
-                "beta_vae_score": ("beta_vae_eval_accuracy",), "modularity_explicitness": ("modularity",),
-                "unsupervised": ("gaussian_total_correlation",)}
-
-
 checkpoint_step = runs.latest_checkpoint_step  # the step of a run's newest checkpoint, or None
 
 
@@ -59,7 +51,7 @@ def run_state(config, run_dir, metrics):
     saved = read_metrics(run_dir)
     if saved is None or saved.get("step") != step:
         return "trained"
-    wanted = [k for name in metrics for k in _METRIC_KEYS.get(name, (name,))]
+    wanted = [k for name in metrics for k in suite.written_keys(name)]
     return "finished" if all(k in saved.get("metrics", {}) for k in wanted) else "trained"
 
 
