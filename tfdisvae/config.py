@@ -6,17 +6,8 @@ and `steps` made concrete, so `TrainConfig.from_json` rebuilds exactly the model
 
 Precedence: field defaults < preset < explicitly given values (`TrainConfig.create(preset=..., **given)`).
 
-Method hyper-parameters carry the names of `tfdisvae.objectives.make_objective` (None: the method's
-default from `tfdisvae.objectives.methods.DEFAULT_HPARAMS`, the SPEC §2 table):
-  beta                       beta_vae_h: B (= alpha = beta = gamma);  beta_tcvae: the TC weight
-  alpha, gamma, estimator    beta_tcvae: weights of index-code MI and dimension-wise KL; "mss" | "mws"
-  c_init, c_final, c_steps,  beta_vae_b: recon + capacity_weight·|KL − C|, C from c_init to c_final nats
-  capacity_weight            over c_steps steps
-  tc_weight                  factor_vae: recon + KL + tc_weight·TC (Kim & Mnih's gamma)
-  lambda_od, lambda_d        dip_vae_i / dip_vae_ii
-  reg_anneal_steps           every method: the regulariser's weight ramps 0 -> 1 over this many steps
-  reg_anneal_terms           every method: which terms that ramp multiplies: "all" (SPEC §2) or
-                             "reference" (the poster's code; objectives.methods.anneal_weights)
+Method hyper-parameters carry the names of `tfdisvae.objectives.methods.METHOD_HPARAMS` (None: the
+method's default there; their meaning: the method table of that module).
 """
 
 import dataclasses
@@ -111,8 +102,7 @@ class TrainConfig:
     """Every setting of a training run. Units: steps are optimizer updates of the VAE; lr per step.
     A field's metadata["help"] is its train.py flag's help."""
 
-    model: str = _field("beta_vae_h", "Method: vae, beta_vae_h, beta_vae_b, factor_vae, beta_tcvae, "
-                                      "dip_vae_i, dip_vae_ii.")
+    model: str = _field("beta_vae_h", f"Method: {', '.join(METHODS)}.")
     preset: str | None = _field("quick", f"Settings to start from: {', '.join(PRESETS)} or none (then "
                                          "flags override them).")
     # data

@@ -1,13 +1,9 @@
-"""FactorVAE (Kim & Mnih 2018): a DisentanglingVAE whose TC comes from a discriminator, trained in turn.
+"""FactorVAE (Kim & Mnih 2018): a DisentanglingVAE whose TC comes from a discriminator D, trained in
+turn.
 
-    model = tfdisvae.FactorVAE(latent_dim=10)          # or make_model("factor_vae", latent_dim=10)
-    model.compile()                                    # Adam at the method's lr, and the discriminator's
-    model.fit(dataset, steps_per_epoch=1000)           # an even batch: it is split in halves
-
-train_step (Algorithm 2): the batch is split in halves x1, x2. The VAE loss is computed on x1 with TC
-from D(z1) and the VAE is updated (only the encoder and decoder: the discriminator's weights are not in
-that update). Then the discriminator is trained to tell stop_gradient(z1) from
-permute_dims(stop_gradient(z2)) with its own optimizer, so the encoder never gets gradients of the
+train_step (their Algorithm 2) splits an even batch in halves x1, x2: the VAE loss on x1, with the TC
+from D(z1), updates the encoder and decoder only; then D learns, with its own optimizer, to tell
+stop_gradient(z1) from permute_dims(stop_gradient(z2)), so the encoder never gets gradients of the
 discriminator loss. Both optimizers are model attributes (checkpoints and .keras files carry both).
 """
 
@@ -23,11 +19,12 @@ from tfdisvae.objectives.methods import DISCRIMINATOR_ADAM
 
 @keras.saving.register_keras_serializable(package="tfdisvae")
 class FactorVAE(DisentanglingVAE):
-    """FactorVAE (Kim & Mnih 2018): reconstruction + KL + tc_weight·TC, TC from a discriminator
-    trained on permuted codes. Arguments: those of DisentanglingVAE."""
+    """FactorVAE: reconstruction + KL + tc_weight·TC, the TC from a discriminator trained on permuted
+    codes (the module docstring). Arguments: those of DisentanglingVAE."""
 
     METHOD = "factor_vae"
     EXTRA_TERMS = ("discriminator_loss", "discriminator_accuracy")
+    OPTIMIZERS = ("optimizer", "discriminator_optimizer")
 
     def compile(self, optimizer=None, discriminator_optimizer=None, **kwargs):
         """DisentanglingVAE.compile, and the discriminator's optimizer (default: Adam with
@@ -93,16 +90,3 @@ class FactorVAE(DisentanglingVAE):
         d_loss, d_acc = self._discriminator_terms(z, z, replica_context())
         terms = {**terms, "discriminator_loss": d_loss, "discriminator_accuracy": d_acc}
         return keras_reducible(self._update_trackers(terms))
-
-    def get_compile_config(self):
-        config = super().get_compile_config()
-        if config is not None and self.discriminator_optimizer is not None:
-            config["discriminator_optimizer"] = keras.optimizers.serialize(
-                self.discriminator_optimizer)
-        return config
-
-    def compile_from_config(self, config):
-        d_config = config.get("discriminator_optimizer")
-        self.compile(optimizer=keras.optimizers.deserialize(config["optimizer"]),
-                     discriminator_optimizer=keras.optimizers.deserialize(d_config)
-                     if d_config else None)

@@ -36,6 +36,7 @@ from tfdisvae.objectives.methods import (
 
 # The N of the monitored MI/TC/dimension-wise KL when a model is given no dataset_size: dSprites' size.
 DEFAULT_DATASET_SIZE = DSPRITES_IMAGES
+
 TERMS = ("loss", "reconstruction", "kl", "index_code_mi", "total_correlation", "dimwise_kl", "elbo",
          "capacity", "dip", "regularisation_weight")
 # The step's decomposition is a minibatch estimate (MWS/MSS, or FactorVAE's density ratio): what the
@@ -116,6 +117,7 @@ class DisentanglingVAE(keras.Model):
 
     METHOD = None  # the method of a method class (VAE, FactorVAE, ...)
     EXTRA_TERMS = ()  # terms logged after kl_z*: FactorVAE's discriminator terms
+    OPTIMIZERS = ("optimizer",)  # what compile sets, in .keras files' compile config
     discriminator = None  # the TC discriminator of factor_vae
     discriminator_optimizer = None
 
@@ -375,10 +377,11 @@ class DisentanglingVAE(keras.Model):
     def get_compile_config(self):
         if getattr(self, "optimizer", None) is None:
             return None
-        return {"optimizer": keras.optimizers.serialize(self.optimizer)}
+        return {name: keras.optimizers.serialize(getattr(self, name)) for name in self.OPTIMIZERS}
 
     def compile_from_config(self, config):
-        self.compile(optimizer=keras.optimizers.deserialize(config["optimizer"]))
+        self.compile(**{name: keras.optimizers.deserialize(config[name]) for name in self.OPTIMIZERS
+                        if config.get(name)})
 
 
 @keras.saving.register_keras_serializable(package="tfdisvae")

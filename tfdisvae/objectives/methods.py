@@ -81,8 +81,8 @@ _COUNTS = ("c_steps", "reg_anneal_steps")
 # hyperparam.ini; beta_vae_b's 1e-3 is also SPEC §2's); the DIP methods are not in it and take the VAE's.
 DEFAULT_LR = {"vae": 5e-4, "beta_vae_h": 5e-4, "beta_vae_b": 1e-3, "factor_vae": 1e-4,
               "beta_tcvae": 5e-4, "dip_vae_i": 5e-4, "dip_vae_ii": 5e-4}
-# FactorVAE's discriminator optimizer: Adam(1e-4, beta_1=0.5, beta_2=0.9), Kim & Mnih 2018 and the
-# poster's code (losses.py get_loss_f: lr_disc, betas (0.5, 0.9)).
+# FactorVAE's discriminator optimizer, Adam with these settings: Kim & Mnih 2018 and the poster's code
+# (losses.py get_loss_f: lr_disc, betas).
 DISCRIMINATOR_ADAM = {"learning_rate": 1e-4, "beta_1": 0.5, "beta_2": 0.9}
 
 
