@@ -140,9 +140,7 @@ class DisentanglingVAE(keras.Model):
         layer_kwargs = {k: hparams.pop(k) for k in ("trainable", "dtype") if k in hparams}
         hparams = {k: v for k, v in hparams.items() if v is not None}
         objective = make_objective(method, **hparams)
-        if likelihood not in distributions.LIKELIHOODS:
-            raise ValueError(f"Unknown likelihood {likelihood!r}; choose one of "
-                             f"{', '.join(distributions.LIKELIHOODS)}.")
+        distributions.check_likelihood(likelihood)
         networks.check_image_shape(arch, image_shape)
         super().__init__(name=name or method, **layer_kwargs)
         self.method = method
