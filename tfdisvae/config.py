@@ -20,7 +20,7 @@ import os
 from tfdisvae.distribute import STRATEGIES
 from tfdisvae.distributions import LIKELIHOODS
 from tfdisvae.networks import ARCHITECTURES
-from tfdisvae.objectives.methods import (  # noqa: F401  (DEFAULT_LR: also read from here)
+from tfdisvae.objectives.methods import (
     DEFAULT_LR,
     DISCRIMINATOR_ADAM,
     METHOD_HPARAMS,
