@@ -19,7 +19,7 @@ _LAZY = {
     "VAE": "tfdisvae.models",
     "BetaVAEH": "tfdisvae.models",
     "BetaVAEB": "tfdisvae.models",
-    "FactorVAE": "tfdisvae.models",
+    "FactorVAE": "tfdisvae.factor_vae",
     "BetaTCVAE": "tfdisvae.models",
     "DIPVAEI": "tfdisvae.models",
     "DIPVAEII": "tfdisvae.models",
@@ -31,7 +31,8 @@ _LAZY = {
     "TrainingDiverged": "tfdisvae.training",
 }
 _SUBMODULES = ("callbacks", "config", "data", "distribute", "distributions", "evaluate", "export",
-               "metrics", "networks", "objectives", "precision", "pretrained", "runs", "training", "viz")
+               "factor_vae", "metrics", "networks", "objectives", "precision", "pretrained", "runs",
+               "training", "viz")
 
 __all__ = sorted(_LAZY) + list(_SUBMODULES)
 

@@ -6,17 +6,8 @@ and `steps` made concrete, so `TrainConfig.from_json` rebuilds exactly the model
 
 Precedence: field defaults < preset < explicitly given values (`TrainConfig.create(preset=..., **given)`).
 
-Method hyper-parameters carry the names of `tfdisvae.objectives.make_objective` (None: the method's
-default from `tfdisvae.objectives.methods.DEFAULT_HPARAMS`, the SPEC §2 table):
-  beta                       beta_vae_h: B (= alpha = beta = gamma);  beta_tcvae: the TC weight
-  alpha, gamma, estimator    beta_tcvae: weights of index-code MI and dimension-wise KL; "mss" | "mws"
-  c_init, c_final, c_steps,  beta_vae_b: recon + capacity_weight·|KL − C|, C from c_init to c_final nats
-  capacity_weight            over c_steps steps
-  tc_weight                  factor_vae: recon + KL + tc_weight·TC (Kim & Mnih's gamma)
-  lambda_od, lambda_d        dip_vae_i / dip_vae_ii
-  reg_anneal_steps           every method: the regulariser's weight ramps 0 -> 1 over this many steps
-  reg_anneal_terms           every method: which terms that ramp multiplies: "all" (SPEC §2) or
-                             "reference" (the poster's code; objectives.methods.anneal_weights)
+Method hyper-parameters carry the names of `tfdisvae.objectives.methods.METHOD_HPARAMS` (None: the
+method's default there; their meaning: the method table of that module).
 """
 
 import dataclasses
@@ -29,51 +20,41 @@ import os
 from tfdisvae.distribute import STRATEGIES
 from tfdisvae.distributions import LIKELIHOODS
 from tfdisvae.networks import ARCHITECTURES
-from tfdisvae.objectives.methods import ANNEAL_TERMS, DEFAULT_HPARAMS, METHODS, REFERENCE_METHODS
+from tfdisvae.objectives.methods import (
+    DEFAULT_LR,
+    DISCRIMINATOR_ADAM,
+    METHOD_HPARAMS,
+    METHODS,
+    check_hparams,
+)
 from tfdisvae.precision import CHOICES as PRECISIONS
 
 JIT_CHOICES = ("auto", "true", "false")
 # steps_per_execution="auto" runs this many training steps per call of the compiled train function at
 # most (fewer when the callbacks' periods need it). Measured in docs/benchmarks.md.
 AUTO_STEPS_PER_EXECUTION = 50
-ESTIMATORS = ("mss", "mws")  # beta_tcvae's estimators, the default first
-
-# Which hyper-parameter fields each method reads.
-METHOD_HPARAMS = {m: tuple(DEFAULT_HPARAMS[m]) + ("reg_anneal_steps", "reg_anneal_terms")
-                  for m in METHODS}
-HPARAM_FIELDS = ("alpha", "beta", "gamma", "estimator", "c_init", "c_final", "c_steps",
-                 "capacity_weight", "tc_weight", "lambda_od", "lambda_d", "reg_anneal_steps",
-                 "reg_anneal_terms")
+# The hyper-parameter fields: every name a method of METHOD_HPARAMS takes.
+HPARAM_FIELDS = tuple(dict.fromkeys(name for m in METHODS for name in METHOD_HPARAMS[m]))
 
 # The shipped dSprites models of the poster's code (YannDubs/disentangling-vae,
 # results/{VAE,betaH,betaB,factor,btcvae}_dsprites/specs.json; hyperparam.ini sections [Common_dsprites],
-# [Common_<loss>], [<loss>_dsprites]): Burgess networks, 10 latents, Bernoulli, Adam (0.9, 0.999).
-# Notes: betaB's reg_anneal = 100,000 there is its capacity schedule's length (c_steps here; BetaBLoss
-# anneals C, nothing else); FactorVAE's discriminator is Adam(lr_disc = 1e-4, betas (0.5, 0.9))
-# (losses.py get_loss_f); its batch of 128 is split in halves (64 for the VAE, 64 for the
-# discriminator), as ours. The reference's warm-up anneals per method (reg_anneal_terms="reference").
+# [Common_<loss>], [<loss>_dsprites]): Burgess networks, 10 latents, Bernoulli, Adam (0.9, 0.999);
+# lr and FactorVAE's discriminator Adam are the methods' defaults (objectives.methods: DEFAULT_LR,
+# DISCRIMINATOR_ADAM), which are that code's. Notes: betaB's reg_anneal = 100,000 there is its
+# capacity schedule's length (c_steps here; BetaBLoss anneals C, nothing else); FactorVAE's batch of
+# 128 is split in halves (64 for the VAE, 64 for the discriminator), as ours. The reference's warm-up
+# anneals per method (reg_anneal_terms="reference").
 POSTER_DSPRITES = {
-    "vae": {"epochs": 30.0, "batch_size": 64, "lr": 5e-4, "reg_anneal_steps": 10_000},
-    "beta_vae_h": {"epochs": 30.0, "batch_size": 64, "lr": 5e-4, "beta": 4.0,
+    "vae": {"epochs": 30.0, "batch_size": 64, "reg_anneal_steps": 10_000},
+    "beta_vae_h": {"epochs": 30.0, "batch_size": 64, "beta": 4.0, "reg_anneal_steps": 10_000},
+    "beta_vae_b": {"epochs": 30.0, "batch_size": 64, "capacity_weight": 100.0, "c_init": 0.0,
+                   "c_final": 25.0, "c_steps": 100_000},
+    "factor_vae": {"epochs": 60.0, "batch_size": 128, "tc_weight": 6.4, "reg_anneal_steps": 10_000},
+    "beta_tcvae": {"epochs": 30.0, "batch_size": 64, "alpha": 1.0, "beta": 6.4, "gamma": 1.0,
                    "reg_anneal_steps": 10_000},
-    "beta_vae_b": {"epochs": 30.0, "batch_size": 64, "lr": 1e-3, "capacity_weight": 100.0,
-                   "c_init": 0.0, "c_final": 25.0, "c_steps": 100_000},
-    "factor_vae": {"epochs": 60.0, "batch_size": 128, "lr": 1e-4, "tc_weight": 6.4,
-                   "discriminator_lr": 1e-4, "discriminator_beta1": 0.5, "discriminator_beta2": 0.9,
-                   "reg_anneal_steps": 10_000},
-    "beta_tcvae": {"epochs": 30.0, "batch_size": 64, "lr": 5e-4, "alpha": 1.0, "beta": 6.4,
-                   "gamma": 1.0, "reg_anneal_steps": 10_000},
 }
 POSTER_COMMON = {"arch": "burgess", "latent_dim": 10, "likelihood": "bernoulli", "adam_beta1": 0.9,
                  "adam_beta2": 0.999}
-
-# Learning rate (Adam) of each method when --lr is not given: the poster's code (POSTER_DSPRITES;
-# beta_vae_b's 1e-3 is also SPEC §2's); the DIP methods are not in it and take the VAE's.
-DEFAULT_LR = {
-    **{method: spec["lr"] for method, spec in POSTER_DSPRITES.items()},
-    "dip_vae_i": 5e-4,
-    "dip_vae_ii": 5e-4,
-}
 
 # Run settings of the poster presets (not the method's): a checkpoint, images and AAM / MIG
 # (MetricsCallback, metrics/<name> in RUN/logs/train) every 5,000 steps.
@@ -82,11 +63,11 @@ _POSTER_RUN = {"steps": None, "checkpoint_every": 5000, "summary_every": 100, "i
 
 
 def _poster_entry(method):
+    common = {**POSTER_COMMON, **_POSTER_RUN, "lr": DEFAULT_LR[method]}
     if method in POSTER_DSPRITES:
-        return {**POSTER_COMMON, **_POSTER_RUN, **POSTER_DSPRITES[method],
-                "reg_anneal_terms": "reference"}
+        return {**common, **POSTER_DSPRITES[method], "reg_anneal_terms": "reference"}
     # Not in the poster's code (DIP-VAE): the VAE's settings, our (SPEC) warm-up.
-    return {**POSTER_COMMON, **_POSTER_RUN, **POSTER_DSPRITES["vae"], "lr": DEFAULT_LR[method]}
+    return {**common, **POSTER_DSPRITES["vae"]}
 
 
 # Presets: a dict of field values, or a dict method -> field values ("poster": the poster's dSprites
@@ -111,34 +92,51 @@ class ConfigError(ValueError):
     """An invalid setting; the message is one line naming the setting and what is valid."""
 
 
+def _field(default, help_text):
+    """A TrainConfig field with the help text of its train.py flag (tfdisvae.cli.train)."""
+    return dataclasses.field(default=default, metadata={"help": help_text})
+
+
 @dataclasses.dataclass
 class TrainConfig:
-    """Every setting of a training run. Units: steps are optimizer updates of the VAE; lr per step."""
+    """Every setting of a training run. Units: steps are optimizer updates of the VAE; lr per step.
+    A field's metadata["help"] is its train.py flag's help."""
 
-    model: str = "beta_vae_h"
-    preset: str | None = "quick"
+    model: str = _field("beta_vae_h", f"Method: {', '.join(METHODS)}.")
+    preset: str | None = _field("quick", f"Settings to start from: {', '.join(PRESETS)} or none (then "
+                                         "flags override them).")
     # data
-    dataset: str = "dsprites"
-    data_dir: str | None = None
-    data_source: str = "auto"            # dsprites: "auto" (cached file if present, else render) | "render"
-    background_image: str | None = None  # scream_dsprites: the background picture (default data_dir/scream/scream.jpg)
-    train_subset: int | None = None      # train on this many images drawn with `seed` (None: all)
-    image_shape: tuple | None = None     # resolved from the data set
-    dataset_size: int | None = None      # resolved: images trained on (beta_tcvae's N)
+    dataset: str = _field("dsprites", "Data set: dsprites (rendered on demand when no file is cached) "
+                                      "or another of tfdisvae.data.DATASETS (color_dsprites, mpi3d_toy, "
+                                      "cars3d, shapes3d, ...).")
+    data_dir: str | None = _field(None, "Folder of the data set files (default: the data module's "
+                                        "cache).")
+    data_source: str = _field("auto", "dsprites and its variants: auto (a cached file if present, else "
+                                      "render) or render; shapes3d: auto (3dshapes.h5 in --data_dir if "
+                                      "present, else TFDS), file or tfds.")
+    background_image: str | None = _field(None, "scream_dsprites: the background picture (default "
+                                                "<data_dir>/scream/scream.jpg).")
+    train_subset: int | None = _field(None, "Train on this many images drawn at random with --seed "
+                                            "(default: all).")
+    image_shape: tuple | None = _field(None, "Expected H,W,C of the images (checked against the data "
+                                             "and the architecture).")
+    dataset_size: int | None = _field(None, "Number of training images N (set from the data; "
+                                            "beta_tcvae's estimators use it).")
     # networks and distributions
-    arch: str = "burgess"
-    latent_dim: int = 10
-    likelihood: str = "bernoulli"
+    arch: str = _field("burgess", "Networks: burgess or locatello.")
+    latent_dim: int = _field(10, "Number of latents D.")
+    likelihood: str = _field("bernoulli", "Decoder distribution: bernoulli, gaussian or laplace.")
     # optimisation
-    batch_size: int = 64
-    steps: int | None = 3000
-    epochs: float | None = None          # if set, steps = ceil(epochs * dataset_size / batch_size)
-    lr: float | None = None
+    batch_size: int = _field(64, "Images per step (factor_vae splits them in two halves).")
+    steps: int | None = _field(3000, "Number of VAE updates (--epochs replaces it).")
+    epochs: float | None = _field(None, "Passes over the data; sets steps = ceil(epochs * N / "
+                                        "batch_size).")
+    lr: float | None = _field(None, "Adam learning rate of the VAE (default: the method's).")
     adam_beta1: float = 0.9
     adam_beta2: float = 0.999
-    discriminator_lr: float = 1e-4
-    discriminator_beta1: float = 0.5
-    discriminator_beta2: float = 0.9
+    discriminator_lr: float = DISCRIMINATOR_ADAM["learning_rate"]
+    discriminator_beta1: float = DISCRIMINATOR_ADAM["beta_1"]
+    discriminator_beta2: float = DISCRIMINATOR_ADAM["beta_2"]
     # method hyper-parameters (None: the method's default)
     alpha: float | None = None
     beta: float | None = None
@@ -152,22 +150,37 @@ class TrainConfig:
     lambda_od: float | None = None
     lambda_d: float | None = None
     reg_anneal_steps: int | None = None
-    reg_anneal_terms: str | None = None  # "all" | "reference" (None: "all")
+    reg_anneal_terms: str | None = _field(None, "Which terms the warm-up (--reg_anneal_steps) scales: "
+                                                "all (SPEC) or reference (the poster's code: FactorVAE "
+                                                "only the TC, beta-TCVAE only the dim-wise KL).")
     # execution and outputs
     seed: int = 0
-    jit_compile: str = "auto"            # "auto" (XLA on GPU, off on CPU where it is ~2x slower) | true | false
-    mixed_precision: str | None = None   # None/"none"/"float32" | "auto" | "mixed_bfloat16" | "mixed_float16"
-    strategy: str = "default"            # "default" | "mirrored" | "multi_worker" (batch_size is the global batch)
-    steps_per_execution: str | int = "auto"  # training steps per call of the compiled train function
-    checkpoint_every: int = 500
-    summary_every: int = 50
-    image_every: int = 500               # 0: no image summaries
-    metrics_every: int = 0               # 0: no disentanglement metrics during training
-    estimates_every: int = 1000          # 0: no full-data MI / TC / dimension-wise KL estimates
-    estimates_points: int = 2048         # images of the fixed subset those estimates use
-    logdir: str = "runs"
-    run_dir: str | None = None           # default: <logdir>/<model>-<dataset>-seed<seed>
-    verbose: int = 1                     # Keras progress bar: 0 silent, 1 bar with ETA, 2 one line per chunk
+    jit_compile: str = _field("auto", "auto (XLA on a GPU, off on CPU where it is about 2x slower), "
+                                      "true or false.")
+    mixed_precision: str | None = _field(None, "none (float32), auto (mixed_float16 on a GPU, "
+                                               "mixed_bfloat16 on a CPU with AVX-512 BF16/AMX), "
+                                               "mixed_bfloat16 or mixed_float16 (GPU only). Loss in "
+                                               "float32.")
+    strategy: str = _field("default", "default (one device), mirrored (all GPUs of this machine) or "
+                                      "multi_worker (needs TF_CONFIG on every worker); --batch_size is "
+                                      "the global batch.")
+    steps_per_execution: str | int = _field("auto", "Training steps per call of the compiled train "
+                                                    "function: auto (up to 50, dividing every callback "
+                                                    "period) or a number dividing them. Callbacks and "
+                                                    "the progress bar run once per call.")
+    checkpoint_every: int = _field(500, "Steps between checkpoints (one is also written at the end).")
+    summary_every: int = _field(50, "Steps between TensorBoard scalars loss/<term> (means over those "
+                                    "steps).")
+    image_every: int = _field(500, "Steps between image summaries (0: none).")
+    metrics_every: int = _field(0, "Steps between disentanglement metrics (0: none).")
+    estimates_every: int = _field(1000, "Steps between full-data estimates of index-code MI, total "
+                                        "correlation and dimension-wise KL (TensorBoard estimates/*; "
+                                        "0: none).")
+    estimates_points: int = _field(2048, "Images of the fixed subset whose aggregate posterior those "
+                                         "estimates use.")
+    logdir: str = _field("runs", "Parent folder of run directories.")
+    run_dir: str | None = _field(None, "Run directory (default: <logdir>/<model>-<dataset>-seed<seed>).")
+    verbose: int = _field(1, "0 silent, 1 progress bar with ETA, 2 one line every 5% (for log files).")
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -202,12 +215,9 @@ class TrainConfig:
     def method_hparams(self):
         """{name: value} of the chosen method's hyper-parameters, as make_objective takes them, with
         the defaults filled in (lambda_d may stay None: make_objective derives it from lambda_od)."""
-        defaults = {**DEFAULT_HPARAMS[self.model], "reg_anneal_steps": 0, "reg_anneal_terms": "all"}
-        out = {}
-        for name in METHOD_HPARAMS[self.model]:
-            value = getattr(self, name)
-            out[name] = defaults[name] if value is None else value
-        return out
+        defaults = METHOD_HPARAMS[self.model]
+        return {name: defaults[name] if getattr(self, name) is None else getattr(self, name)
+                for name in defaults}
 
     # ---------------------------------------------------------------- validation
     def validate(self):
@@ -269,31 +279,11 @@ class TrainConfig:
         self._validate_hparams()
 
     def _validate_hparams(self):
-        used = set(METHOD_HPARAMS[self.model])
-        for name in HPARAM_FIELDS:
-            value = getattr(self, name)
-            if value is None:
-                continue
-            if name not in used:
-                takes = ", ".join(METHOD_HPARAMS[self.model]) or "none"
-                raise ConfigError(f"{name} is not a hyper-parameter of {self.model}; "
-                                  f"{self.model} takes: {takes}")
-        hp = self.method_hparams()
-        for name in ("beta", "capacity_weight"):
-            if name in hp and not hp[name] > 0:
-                raise ConfigError(f"{name} must be > 0 for {self.model}, got {hp[name]!r}")
-        for name in ("alpha", "gamma", "tc_weight", "lambda_od", "lambda_d", "c_init", "c_final",
-                     "c_steps", "reg_anneal_steps"):
-            if name in hp and hp[name] is not None and not hp[name] >= 0:
-                raise ConfigError(f"{name} must be >= 0 for {self.model}, got {hp[name]!r}")
-        if hp["reg_anneal_terms"] not in ANNEAL_TERMS:
-            raise ConfigError(f"reg_anneal_terms must be one of {', '.join(ANNEAL_TERMS)}, got "
-                              f"{hp['reg_anneal_terms']!r}")
-        if hp["reg_anneal_terms"] == "reference" and self.model not in REFERENCE_METHODS:
-            raise ConfigError(f"reg_anneal_terms=reference is the poster's code's schedule, which has no "
-                              f"{self.model}; use all")
-        if "estimator" in hp and hp["estimator"] not in ESTIMATORS:
-            raise ConfigError(f"unknown estimator {hp['estimator']!r}; valid: {', '.join(ESTIMATORS)}")
+        given = {name: getattr(self, name) for name in HPARAM_FIELDS if getattr(self, name) is not None}
+        try:
+            check_hparams(self.model, **given)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
 
     # ---------------------------------------------------------------- resolution
     def resolved(self, image_shape, dataset_size):

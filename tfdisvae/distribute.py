@@ -16,8 +16,8 @@
 The batch size a run is given is the GLOBAL batch. Batch statistics (beta_tcvae's MWS/MSS estimates of
 log q(z), FactorVAE's dimension-wise permutation, DIP-VAE's covariances, the monitored MI/TC) must see
 the global batch to train as on one device: DisentanglingVAE gathers the codes across replicas inside
-its step (see tfdisvae.models; tests/speed/test_distribute.py checks that losses over 2 replicas equal
-one device's).
+its step with `global_batch` and `local_rows` below (tests/speed/test_distribute.py checks that losses
+over 2 replicas equal one device's).
 
 Create one strategy per process and reuse it: a second MirroredStrategy over the same devices in one
 process reuses collective instance keys and its first step fails with "Shape mismatch in the collective
@@ -29,6 +29,8 @@ from __future__ import annotations
 import json
 import os
 
+import tensorflow as tf
+
 STRATEGIES = ("default", "mirrored", "multi_worker")
 
 
@@ -38,8 +40,6 @@ def configure_logical_cpus(count: int) -> list:
     Must run before TensorFlow initialises its devices (before the first op). Returns the logical CPU
     devices. Raises RuntimeError, naming the fix, when TF is already initialised with another split.
     """
-    import tensorflow as tf
-
     if int(count) < 1:
         raise ValueError(f"configure_logical_cpus: count must be >= 1, got {count!r}.")
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -90,8 +90,6 @@ def make_strategy(name: str = "default", devices=None):
       ValueError: an unknown name, devices given for another strategy, or a missing/invalid TF_CONFIG
         for "multi_worker".
     """
-    import tensorflow as tf
-
     if name not in STRATEGIES:
         raise ValueError(f"Unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}.")
     if devices is not None and name != "mirrored":
@@ -125,3 +123,50 @@ def per_replica_batch(global_batch: int, strategy) -> int:
         raise ValueError(f"batch_size {global_batch} does not split over {replicas} replicas; give a "
                          f"multiple of {replicas} (the batch size is the global batch).")
     return int(global_batch) // replicas
+
+
+def replica_context():
+    """The replica context of a tf.distribute strategy with more than one replica, else None."""
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None or ctx.num_replicas_in_sync == 1:
+        return None
+    return ctx
+
+
+def global_batch(ctx, local):
+    """Every replica's rows of `local` [b, ...], in replica order: [R·b, ...] (`local` itself if ctx is None).
+
+    The values are the same on every replica; gradients flow only into this replica's own rows. A loss
+    computed on global tensors is then the same number on every replica, and the sum over replicas of
+    each replica's gradient (what the optimizer's cross-replica all-reduce does) is exactly the
+    single-device gradient of that loss on the global batch.
+    """
+    if ctx is None:
+        return local
+    gathered = ctx.all_gather(tf.stop_gradient(local), axis=0)
+    rows = tf.shape(local)[0]
+    start = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * rows
+    after = (ctx.num_replicas_in_sync - 1) * rows - start
+    paddings = tf.concat([[[start, after]], tf.zeros([local.shape.rank - 1, 2], tf.int32)], axis=0)
+    return gathered + tf.pad(local - tf.stop_gradient(local), paddings)
+
+
+def local_rows(ctx, global_tensor, rows):
+    """This replica's `rows` rows of a global-batch tensor (the tensor itself if ctx is None)."""
+    if ctx is None:
+        return global_tensor
+    start = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * rows
+    return global_tensor[start:start + rows]
+
+
+def keras_reducible(logs):
+    """A train/test step's logs in a form Keras can reduce across workers.
+
+    Under MultiWorkerMirroredStrategy Keras 3.15 reduces every logged value with
+    `strategy.reduce("MEAN", v, axis=0)`, which fails on scalars ("Invalid reduction dimension 0 for
+    input with 0 dimensions"); a [1] vector reduces to the same scalar. Other strategies: unchanged.
+    """
+    if not isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+        return logs
+    return {name: tf.reshape(value, [1]) if value.shape.rank == 0 else value
+            for name, value in logs.items()}

@@ -80,11 +80,10 @@ def prior(latent_dim, dtype=tf.float32):
     )
 
 
-def _check_kind(kind):
+def check_likelihood(kind):
+    """Raise ValueError unless `kind` is one of LIKELIHOODS."""
     if kind not in LIKELIHOODS:
-        raise ValueError(
-            f"Unknown likelihood {kind!r}; choose one of {', '.join(LIKELIHOODS)}."
-        )
+        raise ValueError(f"Unknown likelihood {kind!r}; choose one of {', '.join(LIKELIHOODS)}.")
 
 
 def likelihood(params, kind="bernoulli", scale=None):
@@ -100,7 +99,7 @@ def likelihood(params, kind="bernoulli", scale=None):
       image. For "bernoulli", x may be grey levels in [0, 1]: log_prob is then minus the binary
       cross-entropy summed over pixels (the usual convention for non-binary images).
     """
-    _check_kind(kind)
+    check_likelihood(kind)
     params = tf.convert_to_tensor(params)
     if params.shape.rank is not None and params.shape.rank != 4:
         raise ValueError(
@@ -124,7 +123,7 @@ def likelihood_mean(params, kind):
 
     params: [batch, H, W, C]; returns the same shape (in [0, 1] for "bernoulli").
     """
-    _check_kind(kind)
+    check_likelihood(kind)
     params = tf.convert_to_tensor(params)
     if kind == "bernoulli":
         return tf.sigmoid(params)

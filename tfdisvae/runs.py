@@ -378,7 +378,7 @@ def load_run(run_dir, checkpoint=None):
 
 def optimizers_of(config):
     """compile() keyword arguments of a resolved config: the VAE's Adam and the discriminator's."""
-    from tfdisvae.config import DEFAULT_LR
+    from tfdisvae.objectives.methods import DEFAULT_LR
     from tfdisvae.optimizers import Adam
 
     lr = config.lr if config.lr is not None else DEFAULT_LR[config.model]

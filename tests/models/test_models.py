@@ -170,6 +170,10 @@ def test_bad_arguments_give_clear_errors():
 
 def test_classes_and_make_model_from_config():
     assert isinstance(tfdisvae.FactorVAE(latent_dim=2, image_shape=SHAPE), models.DisentanglingVAE)
+    assert tfdisvae.FactorVAE is models.FactorVAE is tfdisvae.factor_vae.FactorVAE
+    for cls in (models.DisentanglingVAE, models.VAE, models.BetaVAEH, models.BetaVAEB,
+                models.FactorVAE, models.BetaTCVAE, models.DIPVAEI, models.DIPVAEII):
+        assert keras.saving.get_registered_name(cls) == f"tfdisvae>{cls.__name__}"
     for cls, method in [(models.VAE, "vae"), (models.BetaVAEH, "beta_vae_h"),
                         (models.BetaVAEB, "beta_vae_b"), (models.FactorVAE, "factor_vae"),
                         (models.DIPVAEI, "dip_vae_i"), (models.DIPVAEII, "dip_vae_ii")]:
@@ -180,6 +184,25 @@ def test_classes_and_make_model_from_config():
                                                                                            "mws")
     assert model.dataset_size == 100 and model.image_shape == SHAPE
     assert model.hparams["gamma"] == DEFAULT_HPARAMS["beta_tcvae"]["gamma"]
+    factor_config = TrainConfig.create(model="factor_vae").resolved(SHAPE, 100)
+    assert type(models.make_model(factor_config)) is models.FactorVAE
+    assert type(models.make_model("vae", image_shape=SHAPE)) is models.DisentanglingVAE
+
+
+def test_a_disentangling_vae_of_factor_vae_is_a_factor_vae():
+    """DisentanglingVAE(method="factor_vae"), as .keras files written before FactorVAE was its own
+    class hold it ("tfdisvae>DisentanglingVAE" with that method), builds a FactorVAE that trains."""
+    direct = models.DisentanglingVAE(method="factor_vae", latent_dim=LATENT, image_shape=SHAPE)
+    config = {"module": "tfdisvae.models", "class_name": "DisentanglingVAE",
+              "registered_name": "tfdisvae>DisentanglingVAE", "config": _model("factor_vae").get_config()}
+    revived = keras.saving.deserialize_keras_object(config)
+    for model in (direct, revived, models.DisentanglingVAE("factor_vae", image_shape=SHAPE)):
+        assert type(model) is models.FactorVAE and model.discriminator is not None
+    revived.compile()
+    logs = revived.train_step(tf.constant(_images(8)))
+    assert int(revived.discriminator_optimizer.iterations) == 1 and "discriminator_loss" in logs
+    with pytest.raises(ValueError, match="vae has no discriminator"):
+        _model("vae").compile(discriminator_optimizer="adam")
 
 
 @pytest.mark.parametrize("method", METHODS)

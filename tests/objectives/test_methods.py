@@ -175,14 +175,15 @@ def test_method_table_defaults():
 
 @pytest.mark.parametrize("method,hparams,message", [
     ("beta_vae", {}, "Unknown method 'beta_vae'; choose one of vae, beta_vae_h"),
-    ("beta_vae_h", {"gamma": 2.0}, "unknown hyper-parameter.*gamma.*valid for beta_vae_h: beta, "
-                                   "reg_anneal_steps"),
-    ("beta_vae_h", {"beta": 0.0}, "beta must be a finite number > 0"),
+    ("beta_vae_h", {"gamma": 2.0}, "gamma is not a hyper-parameter of beta_vae_h; beta_vae_h takes: "
+                                   "beta, reg_anneal_steps, reg_anneal_terms"),
+    ("beta_vae_h", {"beta": 0.0}, r"beta must be > 0 for beta_vae_h, got 0.0"),
+    ("beta_tcvae", {"beta": 0.0}, r"beta must be > 0 for beta_tcvae"),
     ("beta_vae_h", {"beta": -1.0}, "beta must be"),
     ("beta_vae_b", {"c_steps": -5}, "c_steps must be an integer >= 0"),
     ("beta_vae_b", {"capacity_weight": 0}, "capacity_weight must be"),
     ("factor_vae", {"tc_weight": float("nan")}, "tc_weight must be"),
-    ("beta_tcvae", {"estimator": "exact"}, "estimator must be 'mss' or 'mws'"),
+    ("beta_tcvae", {"estimator": "exact"}, "unknown estimator 'exact'; valid: mss, mws"),
     ("dip_vae_ii", {"lambda_od": -1.0}, "lambda_od must be"),
     ("vae", {"reg_anneal_steps": -1}, "reg_anneal_steps must be an integer >= 0"),
     ("vae", {"reg_anneal_steps": 2.5}, "reg_anneal_steps must be an integer >= 0"),
@@ -290,8 +291,8 @@ def test_reference_anneal_scales_only_the_reference_terms(method, hparams, step)
 
 def test_anneal_terms_validation():
     for bad, message in [("some", "reg_anneal_terms must be one of all, reference, got 'some'"),
-                         ("reference", "reg_anneal_terms='reference' is the poster's code's schedule, "
-                                       "which has no dip_vae_i; use 'all'")]:
+                         ("reference", "reg_anneal_terms=reference is the poster's code's schedule, "
+                                       "which has no dip_vae_i; use all")]:
         with pytest.raises(ValueError, match=message) as info:
             M.make_objective("dip_vae_i", reg_anneal_terms=bad)
         assert "\n" not in str(info.value)

@@ -14,7 +14,7 @@ from tfdisvae.config import (
     ConfigError,
     TrainConfig,
 )
-from tfdisvae.objectives.methods import DEFAULT_HPARAMS
+from tfdisvae.objectives.methods import DEFAULT_HPARAMS, make_objective
 
 
 def test_defaults_are_the_quick_preset():
@@ -115,6 +115,28 @@ def test_invalid_settings_give_one_line(given, message):
     with pytest.raises(ConfigError) as err:
         TrainConfig.create(**given)
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("model, given", [
+    ("beta_vae_h", {"beta": 0.0}), ("beta_tcvae", {"estimator": "exact"}), ("vae", {"tc_weight": 2.0}),
+    ("beta_vae_b", {"c_steps": -5}), ("dip_vae_i", {"reg_anneal_terms": "reference"}),
+    ("dip_vae_ii", {"lambda_d": -1.0}),
+])
+def test_hyper_parameters_are_checked_once_by_the_method_table(model, given):
+    """TrainConfig refuses a hyper-parameter with make_objective's own message (one check of them)."""
+    with pytest.raises(ValueError) as direct:
+        make_objective(model, **given)
+    with pytest.raises(ConfigError) as config:
+        TrainConfig.create(model=model, **given)
+    assert str(config.value) == str(direct.value)
+
+
+def test_every_flag_help_is_its_field_help():
+    for field in dataclasses.fields(TrainConfig):
+        if "help" in field.metadata:
+            assert cli.FLAGS[field.name].help == field.metadata["help"], field.name
+    assert "bernoulli, gaussian or laplace" in cli.FLAGS["likelihood"].help
+    assert cli.FLAGS["seed"].help == "TrainConfig.seed (default: the method's)."
 
 
 def test_steps_per_execution_divides_every_callback_period_start_and_steps():

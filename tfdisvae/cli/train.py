@@ -1,4 +1,5 @@
-"""absl flags of train.py: one flag per TrainConfig field (same names), then tfdisvae.training.train.
+"""absl flags of train.py: one flag per TrainConfig field (same names, help from the field), then
+tfdisvae.training.train.
 
     python train.py                                   # the "quick" preset: beta_vae_h on dSprites,
                                                       # 3,000 steps, a few minutes on a laptop CPU
@@ -21,51 +22,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags  # noqa: E402
 
-from tfdisvae.config import PRESETS, ConfigError, TrainConfig  # noqa: E402
+from tfdisvae.config import ConfigError, TrainConfig  # noqa: E402
 
 FLAGS = flags.FlagValues()  # this command's own flags (see tfdisvae.cli)
-
-_HELP = {
-    "model": "Method: vae, beta_vae_h, beta_vae_b, factor_vae, beta_tcvae, dip_vae_i, dip_vae_ii.",
-    "preset": f"Settings to start from: {', '.join(PRESETS)} or none (then flags override them).",
-    "dataset": "Data set: dsprites (rendered on demand when no file is cached) or another of "
-               "tfdisvae.data.DATASETS (color_dsprites, mpi3d_toy, cars3d, shapes3d, ...).",
-    "data_dir": "Folder of the data set files (default: the data module's cache).",
-    "data_source": "dsprites and its variants: auto (a cached file if present, else render) or render; "
-                   "shapes3d: auto (3dshapes.h5 in --data_dir if present, else TFDS), file or tfds.",
-    "background_image": "scream_dsprites: the background picture (default <data_dir>/scream/scream.jpg).",
-    "train_subset": "Train on this many images drawn at random with --seed (default: all).",
-    "image_shape": "Expected H,W,C of the images (checked against the data and the architecture).",
-    "dataset_size": "Number of training images N (set from the data; beta_tcvae's estimators use it).",
-    "arch": "Networks: burgess or locatello.",
-    "latent_dim": "Number of latents D.",
-    "likelihood": "Decoder distribution: bernoulli, gaussian or laplace.",
-    "batch_size": "Images per step (factor_vae splits them in two halves).",
-    "steps": "Number of VAE updates (--epochs replaces it).",
-    "epochs": "Passes over the data; sets steps = ceil(epochs * N / batch_size).",
-    "lr": "Adam learning rate of the VAE (default: the method's).",
-    "jit_compile": "auto (XLA on a GPU, off on CPU where it is about 2x slower), true or false.",
-    "checkpoint_every": "Steps between checkpoints (one is also written at the end).",
-    "summary_every": "Steps between TensorBoard scalars loss/<term> (means over those steps).",
-    "image_every": "Steps between image summaries (0: none).",
-    "metrics_every": "Steps between disentanglement metrics (0: none).",
-    "estimates_every": "Steps between full-data estimates of index-code MI, total correlation and "
-                       "dimension-wise KL (TensorBoard estimates/*; 0: none).",
-    "estimates_points": "Images of the fixed subset whose aggregate posterior those estimates use.",
-    "reg_anneal_terms": "Which terms the warm-up (--reg_anneal_steps) scales: all (SPEC) or reference "
-                        "(the poster's code: FactorVAE only the TC, beta-TCVAE only the dim-wise KL).",
-    "logdir": "Parent folder of run directories.",
-    "run_dir": "Run directory (default: <logdir>/<model>-<dataset>-seed<seed>).",
-    "verbose": "0 silent, 1 progress bar with ETA, 2 one line every 5% (for log files).",
-    "mixed_precision": "none (float32), auto (mixed_float16 on a GPU, mixed_bfloat16 on a CPU with "
-                       "AVX-512 BF16/AMX), mixed_bfloat16 or mixed_float16 (GPU only). Loss in float32.",
-    "steps_per_execution": "Training steps per call of the compiled train function: auto (up to 50, "
-                           "dividing every callback period) or a number dividing them. Callbacks and "
-                           "the progress bar run once per call.",
-    "strategy": "default (one device), mirrored (all GPUs of this machine) or multi_worker (needs "
-                "TF_CONFIG on every worker); --batch_size is the global batch.",
-}
-
 
 def _base_type(annotation):
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
@@ -79,7 +38,7 @@ def _define_flags():
         if field.name in FLAGS:
             continue
         kind = _base_type(field.type)
-        help_text = _HELP.get(field.name, f"TrainConfig.{field.name} (default: the method's).")
+        help_text = field.metadata.get("help", f"TrainConfig.{field.name} (default: the method's).")
         if field.name == "image_shape":
             flags.DEFINE_list(field.name, None, help_text, flag_values=FLAGS)
         elif kind is int:

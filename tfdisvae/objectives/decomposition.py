@@ -35,7 +35,7 @@ import math
 
 import tensorflow as tf
 
-ESTIMATORS = ("mws", "mss")
+ESTIMATORS = ("mss", "mws")  # estimators of log q(z), the default first
 
 _LOG_2PI = math.log(2.0 * math.pi)
 

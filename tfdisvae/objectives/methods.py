@@ -47,8 +47,8 @@ import math
 
 import tensorflow as tf
 
-from tfdisvae.objectives.decomposition import decompose_kl, kl_per_latent
-from tfdisvae.objectives.dip import DIP_KINDS, dip_regulariser
+from tfdisvae.objectives.decomposition import ESTIMATORS, decompose_kl, kl_per_latent
+from tfdisvae.objectives.dip import dip_regulariser
 from tfdisvae.objectives.factor import density_ratio_tc
 
 METHODS = ("vae", "beta_vae_h", "beta_vae_b", "factor_vae", "beta_tcvae", "dip_vae_i", "dip_vae_ii")
@@ -69,7 +69,21 @@ DEFAULT_HPARAMS = {
     "dip_vae_i": {"lambda_od": 10.0, "lambda_d": None},  # None: 10 * lambda_od
     "dip_vae_ii": {"lambda_od": 10.0, "lambda_d": None},  # None: lambda_od
 }
-_COMMON_HPARAMS = {"reg_anneal_steps": 0, "reg_anneal_terms": "all"}
+# Every hyper-parameter a method takes, with its default: its own, then the warm-up's (every method).
+METHOD_HPARAMS = {m: {**DEFAULT_HPARAMS[m], "reg_anneal_steps": 0, "reg_anneal_terms": "all"}
+                  for m in METHODS}
+# How check_hparams checks them: these > 0, these integers >= 0, estimator and reg_anneal_terms
+# choices, every other a number >= 0 (lambda_d may be None).
+_POSITIVE = ("beta", "capacity_weight")
+_COUNTS = ("c_steps", "reg_anneal_steps")
+
+# Adam learning rate of each method when none is given: the poster's code (YannDubs/disentangling-vae,
+# hyperparam.ini; beta_vae_b's 1e-3 is also SPEC §2's); the DIP methods are not in it and take the VAE's.
+DEFAULT_LR = {"vae": 5e-4, "beta_vae_h": 5e-4, "beta_vae_b": 1e-3, "factor_vae": 1e-4,
+              "beta_tcvae": 5e-4, "dip_vae_i": 5e-4, "dip_vae_ii": 5e-4}
+# FactorVAE's discriminator optimizer, Adam with these settings: Kim & Mnih 2018 and the poster's code
+# (losses.py get_loss_f: lr_disc, betas).
+DISCRIMINATOR_ADAM = {"learning_rate": 1e-4, "beta_1": 0.5, "beta_2": 0.9}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +124,8 @@ class Objective:
     capacity: Capacity for beta_vae_b, else None.  dip: DIP for dip_vae_i/ii, else None.
     reg_anneal_steps: warm-up length of the regularisation weight (0: no warm-up).
     reg_anneal_terms: which terms the warm-up multiplies, "all" or "reference" (the poster's code).
+    The hyper-parameters are checked by make_objective (check_hparams); construction checks that the
+    weights fit the estimator.
     """
 
     method: str
@@ -141,28 +157,6 @@ class Objective:
         if self.tc_estimator == "discriminator" and self.beta < self.gamma:
             _fail(f"Objective({self.method}): the discriminator estimator needs beta >= gamma "
                   f"(beta = gamma + tc_weight), got beta={self.beta}, gamma={self.gamma}.")
-        if not isinstance(self.reg_anneal_steps, int) or isinstance(self.reg_anneal_steps, bool) \
-                or self.reg_anneal_steps < 0:
-            _fail(f"Objective({self.method}): reg_anneal_steps must be an integer >= 0, got "
-                  f"{self.reg_anneal_steps!r}.")
-        _check_anneal_terms(self.method, self.reg_anneal_terms, f"Objective({self.method})")
-        if self.capacity is not None:
-            c = self.capacity
-            if not (_is_number(c.c_init) and _is_number(c.c_final) and c.c_init >= 0 and c.c_final >= 0):
-                _fail(f"Objective({self.method}): capacities must be numbers >= 0 (nats), got "
-                      f"c_init={c.c_init!r}, c_final={c.c_final!r}.")
-            if not isinstance(c.steps, int) or isinstance(c.steps, bool) or c.steps < 0:
-                _fail(f"Objective({self.method}): c_steps must be an integer >= 0, got {c.steps!r}.")
-            if not _is_number(c.weight) or c.weight <= 0:
-                _fail(f"Objective({self.method}): capacity_weight must be > 0, got {c.weight!r}.")
-        if self.dip is not None:
-            d = self.dip
-            if d.kind not in DIP_KINDS:
-                _fail(f"Objective({self.method}): DIP kind must be 'i' or 'ii', got {d.kind!r}.")
-            if not (_is_number(d.lambda_od) and _is_number(d.lambda_d)
-                    and d.lambda_od >= 0 and d.lambda_d >= 0):
-                _fail(f"Objective({self.method}): lambda_od and lambda_d must be numbers >= 0, got "
-                      f"{d.lambda_od!r}, {d.lambda_d!r}.")
 
     def to_dict(self):
         """Plain JSON-ready dict (nested dicts for capacity and dip)."""
@@ -183,82 +177,64 @@ class Objective:
         return cls(**d)
 
 
-def _check_anneal_terms(method, value, where):
-    if value not in ANNEAL_TERMS:
-        _fail(f"{where}: reg_anneal_terms must be one of {', '.join(ANNEAL_TERMS)}, got {value!r}.")
-    if value == "reference" and method not in REFERENCE_METHODS:
-        _fail(f"{where}: reg_anneal_terms='reference' is the poster's code's schedule, which has no "
-              f"{method}; use 'all' (the reference has {', '.join(REFERENCE_METHODS)}).")
-
-
-def _valid_list(method):
-    names = list(DEFAULT_HPARAMS[method]) + list(_COMMON_HPARAMS)
-    return ", ".join(names)
+def check_hparams(method, **hparams):
+    """Every hyper-parameter of `method`, the defaults of METHOD_HPARAMS filled in. The one check of
+    them (make_objective and TrainConfig use it): ValueError, one line naming the setting, its value
+    and what is valid, on an unknown method, name or value."""
+    if method not in METHODS:
+        _fail(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.")
+    takes = METHOD_HPARAMS[method]
+    unknown = sorted(set(hparams) - set(takes))
+    if unknown:
+        _fail(f"{unknown[0]} is not a hyper-parameter of {method}; {method} takes: {', '.join(takes)}")
+    h = {**takes, **hparams}
+    for name, value in h.items():
+        if name == "estimator":
+            if value not in ESTIMATORS:
+                _fail(f"unknown estimator {value!r}; valid: {', '.join(ESTIMATORS)}")
+        elif name == "reg_anneal_terms":
+            if value not in ANNEAL_TERMS:
+                _fail(f"reg_anneal_terms must be one of {', '.join(ANNEAL_TERMS)}, got {value!r}")
+            if value == "reference" and method not in REFERENCE_METHODS:
+                _fail(f"reg_anneal_terms=reference is the poster's code's schedule, which has no "
+                      f"{method}; use all")
+        elif name in _COUNTS:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                _fail(f"{name} must be an integer >= 0 for {method}, got {value!r}")
+        elif name in _POSITIVE:
+            if not (_is_number(value) and value > 0):
+                _fail(f"{name} must be > 0 for {method}, got {value!r}")
+        elif not (value is None and name == "lambda_d") and not (_is_number(value) and value >= 0):
+            _fail(f"{name} must be >= 0 for {method}, got {value!r}")
+    return h
 
 
 def make_objective(method, **hparams):
-    """Resolve a method name and its hyper-parameters into an Objective (see the module table).
-
-    hparams by method: beta_vae_h: beta (4); beta_vae_b: c_init (0), c_final (25), c_steps (100_000),
-    capacity_weight (100); factor_vae: tc_weight (6.4); beta_tcvae: alpha (1), beta (6.4), gamma (1),
-    estimator ("mss" or "mws"); dip_vae_i / dip_vae_ii: lambda_od (10), lambda_d (10·lambda_od for I,
-    lambda_od for II); every method: reg_anneal_steps (0), reg_anneal_terms ("all").
-    """
-    if method not in METHODS:
-        _fail(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.")
-    allowed = {**DEFAULT_HPARAMS[method], **_COMMON_HPARAMS}
-    unknown = sorted(set(hparams) - set(allowed))
-    if unknown:
-        _fail(f"make_objective({method!r}): unknown hyper-parameter(s) {', '.join(unknown)}; "
-              f"valid for {method}: {_valid_list(method) or 'none'}.")
-    h = {**allowed, **hparams}
-    reg = h["reg_anneal_steps"]
-    if not isinstance(reg, int) or isinstance(reg, bool) or reg < 0:
-        _fail(f"make_objective({method!r}): reg_anneal_steps must be an integer >= 0, got {reg!r}.")
-    _check_anneal_terms(method, h["reg_anneal_terms"], f"make_objective({method!r})")
-    anneal = {"reg_anneal_steps": reg, "reg_anneal_terms": h["reg_anneal_terms"]}
-
-    def positive(name):
-        value = h[name]
-        if not _is_number(value) or value <= 0:
-            _fail(f"make_objective({method!r}): {name} must be a finite number > 0, got {value!r}.")
-        return float(value)
-
-    def non_negative(name):
-        value = h[name]
-        if not _is_number(value) or value < 0:
-            _fail(f"make_objective({method!r}): {name} must be a finite number >= 0, got {value!r}.")
-        return float(value)
-
+    """Resolve a method name and its hyper-parameters (DEFAULT_HPARAMS: names and defaults; lambda_d
+    None: 10·lambda_od for dip_vae_i, lambda_od for dip_vae_ii) into an Objective (the module table)."""
+    h = check_hparams(method, **hparams)
+    anneal = {"reg_anneal_steps": h["reg_anneal_steps"], "reg_anneal_terms": h["reg_anneal_terms"]}
     if method == "vae":
         return Objective(method, **anneal)
     if method == "beta_vae_h":
-        b = positive("beta")
+        b = float(h["beta"])
         return Objective(method, alpha=b, beta=b, gamma=b, **anneal)
     if method == "beta_vae_b":
-        steps = h["c_steps"]
-        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
-            _fail(f"make_objective({method!r}): c_steps must be an integer >= 0, got {steps!r}.")
-        cap = Capacity(non_negative("c_init"), non_negative("c_final"), steps,
-                       positive("capacity_weight"))
+        cap = Capacity(float(h["c_init"]), float(h["c_final"]), h["c_steps"],
+                       float(h["capacity_weight"]))
         return Objective(method, capacity=cap, **anneal)
     if method == "factor_vae":
-        g = non_negative("tc_weight")
-        return Objective(method, alpha=1.0, beta=1.0 + g, gamma=1.0, tc_estimator="discriminator",
-                         **anneal)
+        return Objective(method, alpha=1.0, beta=1.0 + float(h["tc_weight"]), gamma=1.0,
+                         tc_estimator="discriminator", **anneal)
     if method == "beta_tcvae":
-        if h["estimator"] not in ("mss", "mws"):
-            _fail(f"make_objective({method!r}): estimator must be 'mss' or 'mws', got "
-                  f"{h['estimator']!r}.")
-        return Objective(method, alpha=non_negative("alpha"), beta=non_negative("beta"),
-                         gamma=non_negative("gamma"), tc_estimator=h["estimator"],
-                         **anneal)
+        return Objective(method, alpha=float(h["alpha"]), beta=float(h["beta"]),
+                         gamma=float(h["gamma"]), tc_estimator=h["estimator"], **anneal)
     # dip_vae_i / dip_vae_ii
-    lambda_od = non_negative("lambda_od")
+    lambda_od = float(h["lambda_od"])
     if h["lambda_d"] is None:
         lambda_d = 10.0 * lambda_od if method == "dip_vae_i" else lambda_od
     else:
-        lambda_d = non_negative("lambda_d")
+        lambda_d = float(h["lambda_d"])
     kind = "i" if method == "dip_vae_i" else "ii"
     return Objective(method, dip=DIP(kind, lambda_od, lambda_d), **anneal)
 
