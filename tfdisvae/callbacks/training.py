@@ -208,7 +208,8 @@ class ProgressBar(keras.callbacks.Callback):
       keys: the logged terms to show (default: loss, reconstruction, kl and, when logged,
         capacity, discriminator_loss, discriminator_accuracy; never the minibatch decomposition
         estimates, which FullDataEstimates replaces in TensorBoard).
-      verbose: 1 a bar updated in place; 2 one line every `every` steps (for log files).
+      verbose: 1 a bar updated in place; 2 one line every `every` steps (default 5 % of them), for
+        log files: Keras's own verbose=2 prints one line per epoch, and a run is one epoch.
     """
 
     DEFAULT_KEYS = ("loss", "reconstruction", "kl", "capacity",

@@ -79,15 +79,10 @@ def tensor_store(array: np.ndarray):
 
 
 def to_float_images(images, max_value=None) -> np.ndarray:
-    """Images as float32 [n, H, W, C] in [0, 1]: the one pixel scaling of the package.
+    """Images [n, H, W, C] or [n, H, W] (1 or 3 channels) as float32 [n, H, W, C] in [0, 1].
 
-    Args:
-      images: [n, H, W, C] or [n, H, W], 1 or 3 channels; integer (0/1 masks or 0..255) or float in
-        [0, 1] (values within 1e-3 outside are clipped).
-      max_value: the value of white of integer images (a source's `max_value`: 1 for binary data, 255
-        for 8-bit images); default 1 when the largest value is 1, else 255. Integer images are
-        multiplied by 1/max_value in float32, as `as_dataset` does in the graph, so both give the
-        same bits.
+    Integer images are multiplied by 1/max_value in float32 (default max_value_of(images)), the bits
+    `as_dataset` gives in the graph; float images must lie in [0, 1] (clipped within 1e-3).
     """
     images = np.asarray(images)
     if images.ndim == 3:
@@ -314,15 +309,11 @@ class ImageData:
 
 
 class ArrayData(ImageData):
-    """Images in memory as a data set: `images(indices)` float32 in [0, 1], the stream of `as_dataset`.
+    """Images in memory ([N, H, W, C] as to_float_images takes them, scaled once) as an ImageData.
 
-    Args:
-      images: [N, H, W, C] (or [N, H, W]), as `to_float_images` takes them (uint8 0/1 or 0..255, or
-        float in [0, 1]); scaled once, here.
-      max_value: the value of white of integer images (default: 1 if the largest value is 1, else 255).
-    Its stream is `index_batches`, as every data set's. Until the renovation of issue 16 ArrayData
-    drew its own order (numpy.random.default_rng([seed, epoch]).permutation), so a run trained on it
-    (`train_subset`, or data= of training.train) before then sees other batches after it.
+    Its stream is every data set's (index_batches). Before issue 16 ArrayData drew its own order
+    (numpy.random.default_rng([seed, epoch]).permutation): a run trained on it (train_subset, or
+    training.train(data=...)) then resumes on other batches.
     """
 
     def __init__(self, images, name="array", max_value=None):
