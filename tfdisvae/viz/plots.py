@@ -158,8 +158,7 @@ def traversals(model, images=None, *, mode="posterior", sort_by_kl=True, top_k=N
             raise ValueError("traversals needs images to measure each latent's KL (or pass kl=, or "
                              "sort_by_kl=False with mode='prior')" if sort_by_kl or mode == "posterior"
                              else "traversals needs images")
-        mean, log_var = encode(model, x)
-        kl = grids.mean_kl_per_latent(mean, log_var)
+        kl = latent_kl(model, x)
     kl = np.asarray(kl, np.float64)
     if kl.shape != (model.latent_dim,):
         raise ValueError(f"kl must have one value per latent ({model.latent_dim}), got {kl.shape}")
