@@ -33,13 +33,9 @@ UNITS = {
 
 def load_data(config, data_dir=None):
     """The run's data set: ground truth where it has factors, else images only (elbo only)."""
-    import tfdisvae.data as data_lib
+    from tfdisvae.data import pipeline
 
-    data_dir = data_dir or config.data_dir
-    if config.dataset in data_lib.GROUND_TRUTH:
-        return data_lib.load_ground_truth(config.dataset, data_dir=data_dir,
-                                          **data_lib.loader_options(config))
-    return data_lib.load(config.dataset, data_dir=data_dir)
+    return pipeline.load(config, data_dir)
 
 
 def write_metrics_json(path, step, checkpoint, values, settings):

@@ -14,14 +14,15 @@ import os
 import shutil
 import sys
 import tempfile
-import zipfile
 
-import numpy as np
 import tensorflow as tf
 
 from tfdisvae import callbacks as cb
 from tfdisvae import distribute, precision, runs
 from tfdisvae.config import ConfigError, TrainConfig
+from tfdisvae.data import pipeline
+from tfdisvae.data.ground_truth import ArrayData  # noqa: F401 (tfdisvae.training.ArrayData)
+from tfdisvae.data.pipeline import DataError  # noqa: F401 (tfdisvae.training.DataError)
 
 
 class TrainingDiverged(RuntimeError):
@@ -32,137 +33,9 @@ class WorkerLost(RuntimeError):
     """A worker of a multi-worker run went away mid-step; every worker must be started again."""
 
 
-class DataError(RuntimeError):
-    """The training data cannot be read (a TFDS set not prepared, a damaged file); names the fix."""
-
-
-class ArrayData:
-    """Images held in memory, served as a seeded, resumable stream of batches.
-
-    Args:
-      images: [N, H, W, C] (or [N, H, W]) uint8 or float array; uint8 with values above 1 are scaled by
-        1/255, so both 0/1 masks and 0..255 images end in [0, 1].
-    The stream visits a fresh permutation of the N images every epoch: epoch e uses
-    numpy.random.default_rng([seed, e]); `start_batch=k` starts exactly where batch k of the stream is.
-    """
-
-    def __init__(self, images, name="array"):
-        images = np.asarray(images)
-        if images.ndim == 3:
-            images = images[..., None]
-        if images.ndim != 4:
-            raise ValueError(f"ArrayData: images must be [N, H, W, C], got shape {images.shape}")
-        if images.dtype == np.uint8:
-            scale = 255.0 if images.max(initial=0) > 1 else 1.0
-            images = images.astype(np.float32) / scale
-        self._images = images.astype(np.float32)
-        self.name = name
-
-    @property
-    def num_examples(self):
-        return int(self._images.shape[0])
-
-    @property
-    def image_shape(self):
-        return tuple(int(s) for s in self._images.shape[1:])
-
-    def images(self, indices):
-        """Images [len(indices), H, W, C] float32 in [0, 1]."""
-        return self._images[np.asarray(indices)]
-
-    def _index_batches(self, batch_size, shuffle, seed, start_batch, repeat):
-        n = self.num_examples
-        position = start_batch * batch_size
-        epoch, offset = divmod(position, n)
-        order = None
-        while True:
-            if order is None:
-                order = (np.random.default_rng([int(seed or 0), epoch]).permutation(n)
-                         if shuffle else np.arange(n))
-            take = []
-            while len(take) < batch_size:
-                chunk = order[offset:offset + batch_size - len(take)]
-                take.extend(chunk.tolist())
-                offset += len(chunk)
-                if offset >= n:
-                    if not repeat:
-                        break
-                    epoch, offset = epoch + 1, 0
-                    order = (np.random.default_rng([int(seed or 0), epoch]).permutation(n)
-                             if shuffle else np.arange(n))
-            if len(take) < batch_size:  # end of the single pass: drop the remainder
-                return
-            yield np.asarray(take, np.int64)
-
-    def as_dataset(self, batch_size, shuffle=True, seed=None, start_batch=0, repeat=True):
-        """tf.data.Dataset of float32 batches [batch_size, H, W, C] (full batches only)."""
-        images = tf.constant(self._images)
-        indices = tf.data.Dataset.from_generator(
-            lambda: self._index_batches(int(batch_size), shuffle, seed, int(start_batch), repeat),
-            output_signature=tf.TensorSpec([int(batch_size)], tf.int64))
-        return indices.map(lambda idx: tf.gather(images, idx)).prefetch(2)
-
-
-def load_dataset(config):
-    """The config's whole data set (GroundTruthData for dsprites/shapes3d/smallnorb, else ImageData)."""
-    import tfdisvae.data as data_lib
-    from tfdisvae.data import DataFileError
-
-    if config.dataset == "dsprites" or config.dataset in getattr(data_lib, "GROUND_TRUTH", ()):
-        try:
-            data = data_lib.load_ground_truth(config.dataset, data_dir=config.data_dir,
-                                              **data_lib.loader_options(config))
-        except ConfigError:
-            raise
-        except DataFileError as err:  # a public file that is there but damaged: the message names the fix
-            raise DataError(str(err)) from None
-        except FileNotFoundError as err:  # tfds_data.DatasetNotPreparedError: the message is the fix
-            raise DataError(str(err)) from None
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as err:
-            full = runs.disk_full_error(err, f"the {config.dataset} cache under {config.data_dir or '$TFDISVAE_DATA'}")
-            if full is not None:
-                raise full from None
-            raise _damaged_data(config, err) from None
-    else:
-        known = getattr(data_lib, "DATASETS", None)
-        if known is not None and config.dataset not in known:
-            raise ConfigError(f"unknown dataset {config.dataset!r}; valid: {', '.join(known)}")
-        data = data_lib.load(config.dataset, data_dir=config.data_dir)
-    return data
-
-
-def _damaged_data(config, err):
-    detail = " ".join(str(err).split())[:200]
-    if config.dataset == "dsprites":
-        from tfdisvae.data.dsprites import find_original
-
-        path = find_original(config.data_dir)
-        if path is not None:
-            return DataError(f"the dSprites file {path} cannot be read ({type(err).__name__}: {detail}); "
-                             "it is damaged or not the original: replace it with a fresh copy, or move it "
-                             "away and give --data_source=render to render the images instead")
-    return DataError(f"the {config.dataset} data cannot be read ({type(err).__name__}: {detail}); "
-                     "prepare the data set again (see docs/training.md)")
-
-
-def load_training_data(config, data=None):
-    """The training images of a config: the whole data set, or `train_subset` images of it drawn with
-    numpy.random.default_rng(seed) (served from memory).
-
-    Returns an object with num_examples, image_shape and as_dataset(batch_size, shuffle, seed,
-    start_batch, repeat).
-    """
-    if data is None:
-        data = load_dataset(config)
-    if config.train_subset is None:
-        return data
-    n = data.num_examples
-    if config.train_subset > n:
-        raise ConfigError(f"train_subset {config.train_subset} is larger than {config.dataset} "
-                          f"({n} images); give at most {n}")
-    rng = np.random.default_rng(config.seed)
-    indices = np.sort(rng.choice(n, size=config.train_subset, replace=False))
-    return ArrayData(data.images(indices), name=f"{config.dataset}[{config.train_subset}]")
+# The data of a config (tfdisvae.data.pipeline); kept here under their earlier names.
+load_dataset = pipeline.load
+load_training_data = pipeline.training_data
 
 
 def prepare_run(config, image_shape, dataset_size, write=True):
@@ -213,19 +86,16 @@ def extra_callbacks(config, model, data, writer, ground_truth=None, log=print):
 
     Metrics need factors: they use `ground_truth` (the whole data set) and are skipped, with a
     message, for data sets without factors."""
-    from tfdisvae.metrics import MetricsCallback
-    from tfdisvae.viz import ImageSummaries
-
     extra = []
     if config.estimates_every:
         extra.append(cb.FullDataEstimates(data, writer, every_n_steps=config.estimates_every,
                                           num_points=config.estimates_points, seed=config.seed))
     if config.image_every:
-        extra.append(ImageSummaries(data=data, writer=writer, every_n_steps=config.image_every,
+        extra.append(cb.ImageSummaries(data=data, writer=writer, every_n_steps=config.image_every,
                                     seed=config.seed))
     if config.metrics_every:
         if hasattr(ground_truth, "factor_sizes"):
-            extra.append(MetricsCallback(ground_truth=ground_truth, writer=writer,
+            extra.append(cb.MetricsCallback(ground_truth=ground_truth, writer=writer,
                                          every_n_steps=config.metrics_every, seed=config.seed))
         else:
             log(f"metrics_every={config.metrics_every} ignored: {config.dataset} has no "
@@ -239,23 +109,21 @@ def train(config, data=None, callbacks=(), log=print):
     Args:
       config: a TrainConfig.
       data: optional training data (num_examples, image_shape, as_dataset(...)); default: the config's
-        data set (load_training_data).
+        data set (tfdisvae.data.pipeline.training_data).
       callbacks: more Keras callbacks, run after the built-in ones.
       log: where one-line messages go ("resuming from step N", ...).
     Raises:
       ConfigError: invalid settings (one line).
       TrainingDiverged: the loss became NaN/Inf; the last good checkpoint stays intact.
     """
-
-
     config.validate()
     # First: MultiWorkerMirroredStrategy must exist before the first TF op of the process.
     strategy = distribute.make_strategy(config.strategy)
     chief = distribute.is_chief(strategy)
     full_data = None
     if data is None:
-        full_data = load_dataset(config)
-        data = load_training_data(config, full_data)
+        full_data = pipeline.load(config)
+        data = pipeline.training_data(config, full_data)
     config, run_dir = prepare_run(config, data.image_shape, data.num_examples, write=chief)
     if not chief:
         # Another worker of a multi-worker run: it restores from the chief's checkpoints (storage

@@ -158,3 +158,45 @@ def test_bad_input_gets_a_clear_error(cached):
         data_lib.load_ground_truth("dsprites", source="download")
     with pytest.raises(ValueError, match="factor_sizes"):
         dsprites.load_dsprites(source="render", factor_sizes=(4, 6, 40, 32, 32))
+
+
+def test_to_float_images_scales_binary_and_8bit_and_rejects_bad_input():
+    binary = np.array([[[0, 1], [1, 0]]], np.uint8)
+    np.testing.assert_array_equal(data_lib.to_float_images(binary)[..., 0], binary.astype(np.float32))
+    eight = np.full((1, 2, 2, 3), 255, np.uint8)
+    eight[0, 0, 0] = 51
+    out = data_lib.to_float_images(eight)
+    assert out.shape == (1, 2, 2, 3) and out[0, 0, 0, 0] == pytest.approx(0.2) and out.max() == 1.0
+    # A dark 8-bit batch is not mistaken for binary when the source says white is 255.
+    assert data_lib.to_float_images(np.ones((1, 2, 2, 1), np.uint8), max_value=255).max() == \
+        pytest.approx(1 / 255)
+    with pytest.raises(ValueError, match="logits"):
+        data_lib.to_float_images(np.full((1, 2, 2, 1), 3.0, np.float32))
+    with pytest.raises(ValueError, match="1 or 3 channels"):
+        data_lib.to_float_images(np.zeros((1, 2, 2, 4), np.float32))
+
+
+def test_numpy_scaling_is_the_stream_scaling_bit_for_bit():
+    # Every 8-bit value, through the numpy entry (metrics, pictures, ArrayData) and through the
+    # in-graph gather of as_dataset: x·(1/255) in float32 both ways (x/255 differs for 126 values).
+    values = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1)
+    data = ImageData("ramp", ArrayImages(values, max_value=255))
+    (streamed,) = batches(data.as_dataset(1, shuffle=False, repeat=False), 1)
+    np.testing.assert_array_equal(streamed, data_lib.to_float_images(values, 255))
+    np.testing.assert_array_equal(streamed, data_lib.float_images(data, [0]))
+    assert np.sum(streamed != values / np.float32(255)) > 0  # the other rounding is not the same
+
+
+@pytest.mark.parametrize("start_batch", [0, 3, 7])
+def test_array_data_serves_the_stream_of_every_data_set(start_batch):
+    images = np.random.default_rng(0).random((20, 4, 4, 1)).astype(np.float32)
+    data = data_lib.ArrayData(images, name="noise")
+    assert (data.num_examples, data.image_shape) == (20, (4, 4, 1))
+    got = batches(data.as_dataset(6, seed=3, start_batch=start_batch), 4)
+    want = [b.numpy() for b in index_batches(20, 6, seed=3, start_batch=start_batch).take(4)]
+    for batch, idx in zip(got, want, strict=True):
+        np.testing.assert_array_equal(batch, images[idx])
+    masks = (images > 0.5).astype(np.uint8)
+    np.testing.assert_array_equal(data_lib.ArrayData(masks).images(np.arange(20)), masks)
+    np.testing.assert_array_equal(data_lib.ArrayData(masks * 255).images([2, 5]),
+                                  masks[[2, 5]].astype(np.float32))

@@ -1,4 +1,4 @@
-"""The numpy layer of the pictures: grid geometry, image conversion, KL order, traversal values,
+"""The numpy layer of the pictures: grid geometry, KL order, traversal values,
 animation cycles and factor heat-map averaging, against hand computations."""
 
 import statistics
@@ -20,22 +20,6 @@ def test_tile_geometry_and_untile_round_trip():
     # Cell (2, 1) starts at y = 2*(5+2) = 14, x = 1*(7+2) = 9; the gaps hold the pad value.
     np.testing.assert_array_equal(grid[14:19, 9:16], cells[2, 1])
     assert np.all(grid[5:7, :] == grids.PAD_VALUE) and np.all(grid[:, 7:9] == grids.PAD_VALUE)
-
-
-def test_to_float_images_scales_binary_and_8bit_and_rejects_bad_input():
-    binary = np.array([[[0, 1], [1, 0]]], np.uint8)
-    np.testing.assert_array_equal(grids.to_float_images(binary)[..., 0], binary.astype(np.float32))
-    eight = np.full((1, 2, 2, 3), 255, np.uint8)
-    eight[0, 0, 0] = 51
-    out = grids.to_float_images(eight)
-    assert out.shape == (1, 2, 2, 3) and out[0, 0, 0, 0] == pytest.approx(0.2) and out.max() == 1.0
-    # A dark 8-bit batch is not mistaken for binary when the source says white is 255.
-    assert grids.to_float_images(np.ones((1, 2, 2, 1), np.uint8), max_value=255).max() == \
-        pytest.approx(1 / 255)
-    with pytest.raises(ValueError, match="logits"):
-        grids.to_float_images(np.full((1, 2, 2, 1), 3.0, np.float32))
-    with pytest.raises(ValueError, match="1 or 3 channels"):
-        grids.to_float_images(np.zeros((1, 2, 2, 4), np.float32))
 
 
 def test_kl_order_is_decreasing_stable_and_truncated():

@@ -7,6 +7,7 @@ the ground-truth data API, other sets through TFDS.
     images = data.images([0, 1, 2])        # uint8 [3, 64, 64, 1]
     ds = data.as_dataset(64, seed=0)       # float32 [64, 64, 64, 1] in [0, 1], in-graph, prefetched
     mnist = data_lib.load("mnist", data_dir="/data/tfds")   # prepared offline with `tfds build`
+    data = data_lib.pipeline.load(config)  # a run's config: what train, evaluate and viz all load
 
 Importing this package does not import TensorFlow; `as_dataset` and the TFDS loaders do.
 See docs/data.md.
@@ -16,7 +17,14 @@ import importlib
 import os
 
 from tfdisvae.data.cache import default_data_dir
-from tfdisvae.data.ground_truth import GroundTruthData, ImageData, index_batches
+from tfdisvae.data.ground_truth import (
+    ArrayData,
+    GroundTruthData,
+    ImageData,
+    float_images,
+    index_batches,
+    to_float_images,
+)
 from tfdisvae.data.public_files import DataFileError
 from tfdisvae.data.tfds_data import DatasetNotPreparedError
 
@@ -25,15 +33,15 @@ FILE_SETS = ("mpi3d_toy", "mpi3d_realistic", "mpi3d_real", "cars3d")  # read fro
 GROUND_TRUTH = ("dsprites", *DSPRITES_VARIANTS, "shapes3d", "smallnorb", *FILE_SETS)  # with factors
 DATASETS = (*GROUND_TRUTH, "mnist", "fashion_mnist", "celeb_a")
 
-__all__ = ["DATASETS", "DSPRITES_VARIANTS", "DataFileError", "FILE_SETS", "GROUND_TRUTH", "DSpritesData", "DatasetNotPreparedError", "GroundTruthData",
-           "ImageData", "default_data_dir", "dsprites", "index_batches", "load", "load_ground_truth",
-           "loader_options", "render"]
+__all__ = ["ArrayData", "DATASETS", "DSPRITES_VARIANTS", "DataFileError", "FILE_SETS", "GROUND_TRUTH", "DSpritesData", "DatasetNotPreparedError", "GroundTruthData",
+           "ImageData", "default_data_dir", "dsprites", "float_images", "index_batches", "load",
+           "load_ground_truth", "pipeline", "render", "to_float_images"]
 
 
 def __getattr__(name):
     # dsprites is imported on first use, so `python -m tfdisvae.data.dsprites` runs it fresh.
-    if name == "dsprites":
-        return importlib.import_module("tfdisvae.data.dsprites")
+    if name in ("dsprites", "pipeline"):
+        return importlib.import_module(f"tfdisvae.data.{name}")
     if name in ("render", "DSpritesData"):
         return getattr(importlib.import_module("tfdisvae.data.dsprites"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -92,14 +100,6 @@ def load_ground_truth(name: str = "dsprites", data_dir=None, source: str = "auto
         raise DatasetNotPreparedError(
             f"{err}; or fetch {public_files.SHAPES3D_URL} and put it at "
             f"{os.path.join(default_data_dir(data_dir), public_files.SHAPES3D_FILE)}") from None
-
-
-def loader_options(config) -> dict:
-    """The options of load_ground_truth that a TrainConfig sets: source, and scream's background."""
-    options = {"source": getattr(config, "data_source", None) or "auto"}
-    if config.dataset == "scream_dsprites" and getattr(config, "background_image", None):
-        options["background_image"] = config.background_image
-    return options
 
 
 def load(name: str, data_dir=None, **options):

@@ -45,11 +45,8 @@ import zipfile
 import numpy as np
 
 from tfdisvae.data import cache as cache_lib
-from tfdisvae.data.ground_truth import (
-    GroundTruthData,
-    PackedBinaryImages,
-    RenderedImages,
-)
+from tfdisvae.data.ground_truth import GroundTruthData, PackedBinaryImages, RenderedImages
+from tfdisvae.data.public_files import _find, _read_npy_header
 
 log = logging.getLogger("tfdisvae.data")
 
@@ -293,13 +290,8 @@ def build_cache(data_dir=None, factor_sizes=FACTOR_SIZES, chunk: int = 16_384) -
 
 def find_original(data_dir=None) -> str | None:
     """Path of an original dSprites file in data_dir or data_dir/dsprites, or None."""
-    root = cache_lib.default_data_dir(data_dir)
-    for folder in (root, os.path.join(root, "dsprites")):
-        for name in ORIGINAL_FILES:
-            path = os.path.join(folder, name)
-            if os.path.isfile(path):
-                return path
-    return None
+    return _find(cache_lib.default_data_dir(data_dir),
+                 [*ORIGINAL_FILES, *(os.path.join("dsprites", name) for name in ORIGINAL_FILES)])
 
 
 def _npz_member(archive: zipfile.ZipFile, key: str):
@@ -309,10 +301,7 @@ def _npz_member(archive: zipfile.ZipFile, key: str):
         raise ValueError(f"{archive.filename} has no array {key!r} (it holds "
                          f"{', '.join(n[:-4] for n in archive.namelist())}); is it the dSprites npz?")
     f = archive.open(name)
-    version = np.lib.format.read_magic(f)
-    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                   else np.lib.format.read_array_header_2_0)
-    shape, fortran, dtype = read_header(f)
+    shape, fortran, dtype = _read_npy_header(f)
     if fortran:
         raise ValueError(f"{archive.filename}:{key} is stored in Fortran order; expected C order")
     return f, shape, dtype

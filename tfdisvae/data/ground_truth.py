@@ -9,7 +9,7 @@
     data.as_dataset(batch_size, shuffle=True, seed=None, start_batch=0, repeat=True)
 
 Images-only data sets (mnist, ...) are `ImageData`: the same `as_dataset`, `images`, `num_examples`,
-`image_shape`, without factors.
+`image_shape`, without factors; `ArrayData` is one made from an array in memory.
 
 The stream of `as_dataset` lives in the graph: the order of epoch e is a stateless shuffle of
 range(N) seeded by (seed, e); batches run across epoch boundaries, so batch k holds the positions
@@ -78,22 +78,63 @@ def tensor_store(array: np.ndarray):
     return store
 
 
+def to_float_images(images, max_value=None) -> np.ndarray:
+    """Images [n, H, W, C] or [n, H, W] (1 or 3 channels) as float32 [n, H, W, C] in [0, 1].
+
+    Integer images are multiplied by 1/max_value in float32 (default max_value_of(images)), the bits
+    `as_dataset` gives in the graph; float images must lie in [0, 1] (clipped within 1e-3).
+    """
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4:
+        raise ValueError(f"images must be [n, H, W, C] (or [n, H, W]), got shape {images.shape}")
+    if images.shape[-1] not in (1, 3):
+        raise ValueError(f"images must have 1 or 3 channels (last axis), got {images.shape[-1]} "
+                         f"in shape {images.shape}; give channels-last images")
+    if np.issubdtype(images.dtype, np.integer) or images.dtype == bool:
+        return images.astype(np.float32) * np.float32(1.0 / (max_value or max_value_of(images)))
+    images = images.astype(np.float32)
+    if images.size and (np.nanmin(images) < -1e-3 or np.nanmax(images) > 1 + 1e-3):
+        raise ValueError(f"float images must lie in [0, 1], got values in "
+                         f"[{np.nanmin(images):.3g}, {np.nanmax(images):.3g}]; decode means, not logits")
+    return np.clip(images, 0.0, 1.0)
+
+
+def max_value_of(images, data=None) -> int:
+    """The value of white of integer `images` (of `data`): data's source's max_value when it has one,
+    else 1 when the largest value is 1 (binary data such as dSprites), else 255."""
+    max_value = getattr(getattr(data, "source", None), "max_value", None)
+    if max_value is None:
+        max_value = 1 if images.size and images.max() <= 1 else 255
+    return max_value
+
+
+def float_images(data, indices) -> np.ndarray:
+    """data.images(indices) as float32 in [0, 1], scaled by the value of white of data's source."""
+    images = data.images(indices)
+    return to_float_images(images, max_value_of(images, data))
+
+
 # --------------------------------------------------------------------------------------------------
 # Image sources: numpy access by index, and an in-graph gather for as_dataset.
 
 
 class ArrayImages:
-    """Images held in a numpy array (in memory or memory-mapped), uint8 [N, H, W, C].
+    """Images held in a numpy array (in memory or memory-mapped), uint8 [N, H, W, C] (or float32 in
+    [0, 1] with max_value=1).
 
     `max_value` is the value of white: 1 for binary data, 255 for 8-bit images; images come out of
-    `as_dataset` divided by it.
+    `as_dataset` multiplied by 1/max_value.
     """
 
     def __init__(self, array: np.ndarray, max_value: int = 255):
         if array.ndim == 3:
             array = array[..., None]
-        if array.ndim != 4 or array.dtype != np.uint8:
-            raise ValueError(f"images must be uint8 [N, H, W, C], got {array.dtype} {array.shape}")
+        if array.ndim != 4 or not (array.dtype == np.uint8 or
+                                   (array.dtype == np.float32 and max_value == 1)):
+            raise ValueError(f"images must be uint8 [N, H, W, C] (or float32 with max_value=1), got "
+                             f"{array.dtype} {array.shape}")
         self.array = array
         self.max_value = max_value
         self.image_shape = tuple(array.shape[1:])
@@ -265,6 +306,18 @@ class ImageData:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, {self.num_examples} images {self.image_shape})"
+
+
+class ArrayData(ImageData):
+    """Images in memory ([N, H, W, C] as to_float_images takes them, scaled once) as an ImageData.
+
+    Its stream is every data set's (index_batches). Before issue 16 ArrayData drew its own order
+    (numpy.random.default_rng([seed, epoch]).permutation): a run trained on it (train_subset, or
+    training.train(data=...)) then resumes on other batches.
+    """
+
+    def __init__(self, images, name="array", max_value=None):
+        super().__init__(name, ArrayImages(to_float_images(images, max_value), max_value=1))
 
 
 class GroundTruthData(ImageData):

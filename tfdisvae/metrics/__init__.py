@@ -76,7 +76,7 @@ from tfdisvae.metrics.sampling import (
 from tfdisvae.metrics.suite import METRICS, compute_metrics
 from tfdisvae.metrics.udr import compute_udr, udr
 
-_LAZY = {"MetricsCallback": "tfdisvae.metrics.callback", "elbo_terms": "tfdisvae.metrics.elbo",
+_LAZY = {"MetricsCallback": "tfdisvae.callbacks.metrics", "elbo_terms": "tfdisvae.metrics.elbo",
          "full_data_decomposition": "tfdisvae.metrics.elbo"}
 
 __all__ = [

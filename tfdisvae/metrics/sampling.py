@@ -1,13 +1,15 @@
 """What the ground-truth entry points sample: observations, codes, and the representation functions.
 
 A representation function maps images to codes: `fn(images [n, H, W, C]) -> codes [n, D]` (posterior
-means, for a VAE). The samplers here always pass float32 images in [0, 1]; `representation_from_model`
-also takes uint8 images (0/1 binary or 0..255).
+means, for a VAE). The samplers here always pass float32 images in [0, 1] (tfdisvae.data's
+float_images); `representation_from_model` also takes uint8 images (0/1 binary or 0..255).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from tfdisvae.data.ground_truth import float_images, max_value_of, to_float_images
 
 DEFAULT_BATCH_SIZE = 512  # images per call of the representation function
 
@@ -36,17 +38,13 @@ def varying_factors(data) -> np.ndarray:
 
 
 def _scale_of(data, images):
-    source = getattr(data, "source", None)
-    max_value = getattr(source, "max_value", None)
-    if max_value is None:
-        max_value = 1 if images.size == 0 or images.max() <= 1 else 255
-    return 1.0 / float(max_value)
+    """1 / the value of white of data's `images` (udr.py's factor; the rest use float_images)."""
+    return 1.0 / float(max_value_of(images, data))
 
 
 def observations(data, classes) -> np.ndarray:
     """float32 images [n, H, W, C] in [0, 1] of factor classes [n, K]."""
-    images = data.images(data.index_of(classes))
-    return images.astype(np.float32) * _scale_of(data, images)
+    return float_images(data, data.index_of(classes))
 
 
 def represent(data, representation_fn, classes, batch_size=DEFAULT_BATCH_SIZE) -> np.ndarray:
@@ -74,14 +72,6 @@ def sample_codes(data, representation_fn, num_points, rng, batch_size=DEFAULT_BA
     return codes, classes[:, varying_factors(data)]
 
 
-def _to_unit_float(images):
-    images = np.asarray(images)
-    if images.dtype == np.uint8:
-        scale = 1.0 if images.size == 0 or images.max() <= 1 else 1.0 / 255.0
-        return images.astype(np.float32) * scale
-    return images.astype(np.float32)
-
-
 def posterior_from_model(model, batch_size=DEFAULT_BATCH_SIZE):
     """fn(images [n, H, W, C]) -> (means [n, D], log_vars [n, D]) float32 of model.encode_params.
 
@@ -94,7 +84,7 @@ def posterior_from_model(model, batch_size=DEFAULT_BATCH_SIZE):
         return model.encode_params(x, training=False)
 
     def fn(images):
-        images = _to_unit_float(images)
+        images = to_float_images(images)
         means, log_vars = [], []
         for start in range(0, len(images), int(batch_size)):
             m, lv = encode(tf.constant(images[start:start + batch_size]))
@@ -160,8 +150,7 @@ class SharedEncoding:
         todo = np.unique(indices[~self._done[indices]])
         for start in range(0, len(todo), self.batch_size):
             rows = todo[start:start + self.batch_size]
-            images = self.data.images(rows)
-            self.store(rows, *self.posterior_fn(images.astype(np.float32) * _scale_of(self.data, images)))
+            self.store(rows, *self.posterior_fn(float_images(self.data, rows)))
         if self._means is None:  # nothing asked for yet
             return np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32)
         return self._means[indices], self._log_vars[indices]

@@ -47,7 +47,7 @@ __all__ = ["ANIMATION_MODES", "Animation", "ImageSummaries", "Picture", "animate
 def __getattr__(name):
     # Keras is imported only by the callback and the command line.
     if name == "ImageSummaries":
-        return importlib.import_module("tfdisvae.viz.callbacks").ImageSummaries
+        return importlib.import_module("tfdisvae.callbacks.images").ImageSummaries
     if name == "write_figures":
         return importlib.import_module("tfdisvae.viz.cli").write_figures
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

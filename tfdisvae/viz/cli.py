@@ -13,12 +13,9 @@ PLOTS = ("reconstructions", "prior_samples", "posterior_traversals", "prior_trav
 
 
 def _load_data(config):
-    import tfdisvae.data as data_lib
+    from tfdisvae.data import pipeline
 
-    if config.dataset in data_lib.GROUND_TRUTH:
-        return data_lib.load_ground_truth(config.dataset, data_dir=config.data_dir,
-                                          **data_lib.loader_options(config))
-    return data_lib.load(config.dataset, data_dir=config.data_dir)
+    return pipeline.load(config)
 
 
 def _heatmap_factors(data, factors):

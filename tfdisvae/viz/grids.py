@@ -14,38 +14,13 @@ import statistics
 
 import numpy as np
 
+from tfdisvae.data.ground_truth import to_float_images  # noqa: F401 (grids.to_float_images)
+
 PAD_VALUE = 0.5  # mid grey between cells: visible against white shapes and black backgrounds
 
 # disentanglement_lib's five kinds of animated traversal (visualize_model.py), by its file names.
 ANIMATION_MODES = ("std_gaussian_cycle", "fitted_gaussian_cycle", "fixed_interval_cycle",
                    "conf_interval_cycle", "minmax_interval_cycle")
-
-
-def to_float_images(images, max_value=None) -> np.ndarray:
-    """Images as float32 [n, H, W, C] in [0, 1].
-
-    Args:
-      images: [n, H, W, C] or [n, H, W]; uint8 (0/1 binary masks or 0..255) or float in [0, 1].
-      max_value: the value of white for integer images (1 or 255); default: 1 when the largest value
-        is 1 (binary data such as dSprites), else 255.
-    """
-    images = np.asarray(images)
-    if images.ndim == 3:
-        images = images[..., None]
-    if images.ndim != 4:
-        raise ValueError(f"images must be [n, H, W, C] (or [n, H, W]), got shape {images.shape}")
-    if images.shape[-1] not in (1, 3):
-        raise ValueError(f"images must have 1 or 3 channels (last axis), got {images.shape[-1]} "
-                         f"in shape {images.shape}; give channels-last images")
-    if np.issubdtype(images.dtype, np.integer) or images.dtype == bool:
-        if max_value is None:
-            max_value = 1 if images.size and images.max() <= 1 else 255
-        return images.astype(np.float32) / float(max_value)
-    images = images.astype(np.float32)
-    if images.size and (np.nanmin(images) < -1e-3 or np.nanmax(images) > 1 + 1e-3):
-        raise ValueError(f"float images must lie in [0, 1], got values in "
-                         f"[{np.nanmin(images):.3g}, {np.nanmax(images):.3g}]; decode means, not logits")
-    return np.clip(images, 0.0, 1.0)
 
 
 def grid_shape(rows, cols, cell_shape, pad=2):

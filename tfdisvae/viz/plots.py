@@ -23,6 +23,8 @@ import os
 
 import numpy as np
 
+from tfdisvae.callbacks import global_step
+from tfdisvae.data.ground_truth import float_images, to_float_images
 from tfdisvae.viz import grids
 from tfdisvae.viz.layout import Animation, Picture, figure_to_pixels
 
@@ -31,7 +33,7 @@ BATCH = 256
 
 # ---------------------------------------------------------------------- model access
 def _as_images(images, max_value=None, model=None):
-    images = grids.to_float_images(images, max_value)
+    images = to_float_images(images, max_value)
     if model is not None:
         expected = tuple(int(s) for s in getattr(model, "image_shape", images.shape[1:]))
         if tuple(images.shape[1:]) != expected:
@@ -67,21 +69,10 @@ def latent_kl(model, images):
     return grids.mean_kl_per_latent(mean, log_var)
 
 
-def model_step(model):
-    """The model's global step (optimizer iterations) or None when it has no optimizer."""
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is None:
-        return None
-    try:
-        return int(np.asarray(optimizer.iterations))
-    except (AttributeError, TypeError, ValueError):
-        return None
-
-
 def title_of(model, what, step=None):
     """'<method> · <what> · step <step>' (the step part only when known)."""
     method = getattr(model, "method", None) or type(model).__name__
-    step = model_step(model) if step is None else step
+    step = global_step(model, default=None) if step is None else step
     return f"{method} · {what}" + ("" if step is None else f" · step {step}")
 
 
@@ -167,8 +158,7 @@ def traversals(model, images=None, *, mode="posterior", sort_by_kl=True, top_k=N
             raise ValueError("traversals needs images to measure each latent's KL (or pass kl=, or "
                              "sort_by_kl=False with mode='prior')" if sort_by_kl or mode == "posterior"
                              else "traversals needs images")
-        mean, log_var = encode(model, x)
-        kl = grids.mean_kl_per_latent(mean, log_var)
+        kl = latent_kl(model, x)
     kl = np.asarray(kl, np.float64)
     if kl.shape != (model.latent_dim,):
         raise ValueError(f"kl must have one value per latent ({model.latent_dim}), got {kl.shape}")
@@ -249,12 +239,6 @@ def reconstruct_traverse(model, images, *, data=None, heatmap_factors=("posX", "
 
 
 # ---------------------------------------------------------------------- factor heat maps
-def _data_images(data, indices):
-    images = data.images(indices)
-    max_value = getattr(getattr(data, "source", None), "max_value", None)
-    return grids.to_float_images(images, max_value)
-
-
 def _factor_position(data, factor):
     names = list(getattr(data, "factor_names", ()))
     if not names:
@@ -282,7 +266,7 @@ def latent_factor_means(model, data, factors=("posX", "posY"), *, samples_per_ce
     a, b = (_factor_position(data, f) for f in factors)
     rng = np.random.default_rng(seed)
     classes, cells = grids.factor_grid_classes(data.factor_sizes, (a, b), samples_per_cell, rng)
-    images = _data_images(data, data.index_of(classes))
+    images = float_images(data, data.index_of(classes))
     mean, _ = encode(model, images)
     shape = (data.factor_sizes[a], data.factor_sizes[b])
     return {"means": grids.cell_means(mean, cells, shape), "factors": (a, b),
@@ -325,7 +309,7 @@ def factor_heatmaps(model, data, factors=("posX", "posY"), *, latents=None, top_
 
     maps = latent_factor_means(model, data, factors, samples_per_cell=samples_per_cell, seed=seed)
     if kl_images is None:
-        kl_images = _data_images(data, data.index_of(maps["classes"][:BATCH * 4]))
+        kl_images = float_images(data, data.index_of(maps["classes"][:BATCH * 4]))
     kl = latent_kl(model, kl_images)
     order = (grids.kl_order(kl, top_k) if latents is None else np.asarray(latents, np.int64))
     a_name, b_name = maps["factor_names"]

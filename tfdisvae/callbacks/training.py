@@ -1,11 +1,8 @@
-"""Keras callbacks of a training run: TensorBoard scalars, checkpoints, the NaN guard, the progress bar.
+"""The callbacks of every run: TensorBoard scalars, full-data estimates, the NaN guard, checkpoints, the
+progress bar.
 
-They read the global step from `model.optimizer.iterations` (VAE updates so far), so a resumed run keeps
-counting where it stopped. Under `jit_compile=True` summaries cannot be written inside the step (WriteSummary
-is not an XLA op), so the step returns the metrics and these callbacks write them.
-
-Other engineers' callbacks (images, disentanglement metrics) take `writer=TrainingSummaries.writer`, so
-every summary of a run goes through one writer into RUN/logs/train.
+Under `jit_compile=True` summaries cannot be written inside the step (WriteSummary is not an XLA op), so
+the step returns the metrics and these callbacks write them.
 """
 
 import math
@@ -16,11 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-
-def global_step(model):
-    """The model's global step as a Python int (0 before compile)."""
-    optimizer = getattr(model, "optimizer", None)
-    return 0 if optimizer is None else int(optimizer.iterations.numpy())
+from tfdisvae.callbacks import global_step
 
 
 def _finite(value):
@@ -114,13 +107,14 @@ class FullDataEstimates(keras.callbacks.Callback):
 
     def estimate(self) -> dict:
         """The estimates for the model's current weights (nats per image)."""
+        from tfdisvae.data.ground_truth import float_images
         from tfdisvae.metrics import sampling
         from tfdisvae.metrics.elbo import full_data_decomposition
         from tfdisvae.viz.grids import mean_kl_per_latent
 
         if self._posterior is None:
             self._posterior = sampling.posterior_from_model(self.model)
-        mean, log_var = self._posterior(self.data.images(self.indices))
+        mean, log_var = self._posterior(float_images(self.data, self.indices))
         values = full_data_decomposition(mean, log_var, num_samples=len(mean), seed=self.seed)
         values.pop("dimwise_kl_per_latent")
         # Analytic KL[q(z|x) || N(0, I)] of the same images: the three terms sum to its Monte-Carlo estimate.
@@ -214,7 +208,8 @@ class ProgressBar(keras.callbacks.Callback):
       keys: the logged terms to show (default: loss, reconstruction, kl and, when logged,
         capacity, discriminator_loss, discriminator_accuracy; never the minibatch decomposition
         estimates, which FullDataEstimates replaces in TensorBoard).
-      verbose: 1 a bar updated in place; 2 one line every `every` steps (for log files).
+      verbose: 1 a bar updated in place; 2 one line every `every` steps (default 5 % of them), for
+        log files: Keras's own verbose=2 prints one line per epoch, and a run is one epoch.
     """
 
     DEFAULT_KEYS = ("loss", "reconstruction", "kl", "capacity",

@@ -1,6 +1,6 @@
 """ImageSummaries: reconstructions and traversals to TensorBoard during training.
 
-    summaries = TrainingSummaries(log_dir)                      # tfdisvae.callbacks: owns the writer
+    summaries = TrainingSummaries(log_dir)                      # owns the run's writer
     images_cb = ImageSummaries(images, every_n_steps=500, writer=summaries.writer)
     model.fit(dataset, callbacks=[summaries, images_cb])
 
@@ -15,12 +15,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfdisvae.viz import grids, plots
-
-
-def _global_step(model):
-    optimizer = getattr(model, "optimizer", None)
-    return 0 if optimizer is None else int(optimizer.iterations.numpy())
+from tfdisvae.callbacks import global_step
+from tfdisvae.data.ground_truth import float_images, to_float_images
+from tfdisvae.viz import plots
 
 
 class ImageSummaries(keras.callbacks.Callback):
@@ -58,9 +55,8 @@ class ImageSummaries(keras.callbacks.Callback):
             rng = np.random.default_rng(seed)
             indices = np.sort(rng.choice(n, size=min(int(num_kl_images), n), replace=False))
             rng.shuffle(indices)
-            max_value = getattr(getattr(data, "source", None), "max_value", None)
-            images = grids.to_float_images(data.images(indices), max_value)
-        self.images = grids.to_float_images(images)
+            images = float_images(data, indices)
+        self.images = to_float_images(images)
         if len(self.images) < 2:
             raise ValueError("ImageSummaries needs at least 2 images")
         self.every = int(every_n_steps)
@@ -88,11 +84,11 @@ class ImageSummaries(keras.callbacks.Callback):
         self.written_steps.append(step)
 
     def on_train_batch_end(self, batch, logs=None):
-        step = _global_step(self.model)
+        step = global_step(self.model)
         if step % self.every == 0 and step not in self.written_steps:
             self.write(step)
 
     def on_train_end(self, logs=None):
-        step = _global_step(self.model)
+        step = global_step(self.model)
         if step not in self.written_steps:
             self.write(step)

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfdisvae.callbacks import global_step
 from tfdisvae.metrics import sampling
 from tfdisvae.metrics.suite import check_names, compute_metrics
 
@@ -57,13 +58,9 @@ class MetricsCallback(keras.callbacks.Callback):
         self.history = []
         self._last_step = None
 
-    def _step(self):
-        optimizer = getattr(self.model, "optimizer", None)
-        return 0 if optimizer is None else int(optimizer.iterations.numpy())
-
     def evaluate(self, step=None) -> dict:
         """Compute the metrics now and write them at `step` (default: the model's global step)."""
-        step = self._step() if step is None else int(step)
+        step = global_step(self.model) if step is None else int(step)
         values = compute_metrics(self.model, self.ground_truth, self.metric_names, seed=self.seed,
                                  num_points=self.num_points, num_samples=self.num_samples)
         with self.writer.as_default(step=step):
@@ -76,6 +73,6 @@ class MetricsCallback(keras.callbacks.Callback):
         return values
 
     def on_train_batch_end(self, batch, logs=None):
-        step = self._step()
+        step = global_step(self.model)
         if step % self.every_n_steps == 0 and step != self._last_step:
             self.evaluate(step)
