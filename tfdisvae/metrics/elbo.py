@@ -116,6 +116,7 @@ def elbo_terms(model, data, num_points=None, batch_size=256, seed=0,
     import tensorflow as tf
 
     from tfdisvae import distributions
+    from tfdisvae.data.ground_truth import float_images
     from tfdisvae.objectives.methods import compute_loss
 
     if int(batch_size) < 2:
@@ -127,7 +128,6 @@ def elbo_terms(model, data, num_points=None, batch_size=256, seed=0,
         raise ValueError(f"num_points must be ≥ 2, got {num_points}")
     order = rng.permutation(total)[:count]
     dataset_size = total
-    scale = 1.0 / float(getattr(getattr(data, "source", None), "max_value", 1) or 1)
     step = model.step
     tf_seed = int(rng.integers(2**31 - 1))
 
@@ -150,7 +150,7 @@ def elbo_terms(model, data, num_points=None, batch_size=256, seed=0,
         idx = np.sort(order[start:start + int(batch_size)])
         if len(idx) < 2:  # a last batch of one cannot form MSS pairs; it is left out
             continue
-        x = tf.constant(data.images(idx).astype(np.float32) * scale)
+        x = tf.constant(float_images(data, idx))
         if encoding is not None and encoding.has(idx):
             mean, log_var = (tf.constant(a) for a in encoding.posterior_of(idx))
         else:

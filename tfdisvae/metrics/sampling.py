@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tfdisvae.data.ground_truth import float_images, max_value_of, to_float_images
+from tfdisvae.data.ground_truth import float_images, to_float_images
 
 DEFAULT_BATCH_SIZE = 512  # images per call of the representation function
 
@@ -35,11 +35,6 @@ def check_ground_truth(data, what="this metric"):
 def varying_factors(data) -> np.ndarray:
     """Indices of the factors with more than one class (constant factors are left out)."""
     return np.asarray([k for k, size in enumerate(data.factor_sizes) if size > 1], np.int64)
-
-
-def _scale_of(data, images):
-    """1 / the value of white of data's `images` (udr.py's factor; the rest use float_images)."""
-    return 1.0 / float(max_value_of(images, data))
 
 
 def observations(data, classes) -> np.ndarray:

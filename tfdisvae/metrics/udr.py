@@ -121,8 +121,7 @@ def compute_udr(data, posterior_fns, seed=0, num_data_points=NUM_DATA_POINTS,
     for fn in posterior_fns:
         means, log_vars = [], []
         for start in range(0, len(index), int(chunk)):
-            images = data.images(index[start:start + int(chunk)])
-            m, lv = fn(images.astype(np.float32) * sampling._scale_of(data, images))
+            m, lv = fn(sampling.float_images(data, index[start:start + int(chunk)]))
             means.append(np.asarray(m, np.float64))
             log_vars.append(np.asarray(lv, np.float64))
         codes.append(np.concatenate(means))
