@@ -17,12 +17,10 @@ from tfdisvae.objectives import factor
 from tfdisvae.objectives.methods import DISCRIMINATOR_ADAM
 
 
-@keras.saving.register_keras_serializable(package="tfdisvae")
-class FactorVAE(DisentanglingVAE):
+class FactorVAE(DisentanglingVAE, method="factor_vae"):
     """FactorVAE: reconstruction + KL + tc_weight·TC, the TC from a discriminator trained on permuted
     codes (the module docstring). Arguments: those of DisentanglingVAE."""
 
-    METHOD = "factor_vae"
     EXTRA_TERMS = ("discriminator_loss", "discriminator_accuracy")
     OPTIMIZERS = ("optimizer", "discriminator_optimizer")
 

@@ -121,6 +121,15 @@ class DisentanglingVAE(keras.Model):
     discriminator = None  # the TC discriminator of factor_vae
     discriminator_optimizer = None
 
+    def __init_subclass__(cls, method=None, **kwargs):
+        # `class VAE(DisentanglingVAE, method="vae")`: a method class, registered with Keras as
+        # "tfdisvae>VAE" when it is one of tfdisvae's.
+        super().__init_subclass__(**kwargs)
+        if method is not None:
+            cls.METHOD = method
+            if cls.__module__.startswith("tfdisvae."):
+                keras.saving.register_keras_serializable(package="tfdisvae")(cls)
+
     def __new__(cls, *args, **kwargs):
         # DisentanglingVAE(method="factor_vae"), as in .keras files written before FactorVAE was its
         # own class, is a FactorVAE.
@@ -382,47 +391,29 @@ class DisentanglingVAE(keras.Model):
                         if config.get(name)})
 
 
-@keras.saving.register_keras_serializable(package="tfdisvae")
-class VAE(DisentanglingVAE):
+class VAE(DisentanglingVAE, method="vae"):
     """VAE (Kingma & Welling 2014): reconstruction + KL."""
 
-    METHOD = "vae"
 
-
-@keras.saving.register_keras_serializable(package="tfdisvae")
-class BetaVAEH(DisentanglingVAE):
+class BetaVAEH(DisentanglingVAE, method="beta_vae_h"):
     """beta-VAE (Higgins et al. 2017): reconstruction + beta·KL (beta=4)."""
 
-    METHOD = "beta_vae_h"
 
-
-@keras.saving.register_keras_serializable(package="tfdisvae")
-class BetaVAEB(DisentanglingVAE):
+class BetaVAEB(DisentanglingVAE, method="beta_vae_b"):
     """beta-VAE with capacity (Burgess et al. 2018): reconstruction + capacity_weight·|KL − C(step)|."""
 
-    METHOD = "beta_vae_b"
 
-
-@keras.saving.register_keras_serializable(package="tfdisvae")
-class BetaTCVAE(DisentanglingVAE):
+class BetaTCVAE(DisentanglingVAE, method="beta_tcvae"):
     """beta-TCVAE (Chen et al. 2018): reconstruction + alpha·MI + beta·TC + gamma·dimension-wise KL
     (MSS/MWS estimators; needs dataset_size)."""
 
-    METHOD = "beta_tcvae"
 
-
-@keras.saving.register_keras_serializable(package="tfdisvae")
-class DIPVAEI(DisentanglingVAE):
+class DIPVAEI(DisentanglingVAE, method="dip_vae_i"):
     """DIP-VAE-I (Kumar et al. 2018): reconstruction + KL + DIP(Cov of the means)."""
 
-    METHOD = "dip_vae_i"
 
-
-@keras.saving.register_keras_serializable(package="tfdisvae")
-class DIPVAEII(DisentanglingVAE):
+class DIPVAEII(DisentanglingVAE, method="dip_vae_ii"):
     """DIP-VAE-II (Kumar et al. 2018): reconstruction + KL + DIP(Cov of z)."""
-
-    METHOD = "dip_vae_ii"
 
 
 def make_model(config_or_method, **kwargs):
