@@ -20,7 +20,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    from tfdisvae.viz.cli import write_figures
+    from tfdisvae.viz.figures import write_figures
 
     written = write_figures(args.run_dir, ["all"], out_dir=args.out_dir, num_images=8, seed=args.seed,
                             gif_images=3, gif_frames=30, gif_top_k=5)

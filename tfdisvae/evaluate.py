@@ -14,6 +14,8 @@ runs compared are in its settings) and writes the pairwise scores to the first r
 import json
 import os
 
+from tfdisvae.data import pipeline
+
 DEFAULT_METRICS = "mig,mmig,aam,elbo"   # the poster's table
 
 UNITS = {
@@ -29,13 +31,6 @@ UNITS = {
     "gaussian_wasserstein_correlation_norm, irs, udr_*": "dimensionless (0..1)",
     "*downstream_*_accuracy*": "fraction correct", "*_fairness_*": "total-variation distance (0 fair)",
 }
-
-
-def load_data(config, data_dir=None):
-    """The run's data set: ground truth where it has factors, else images only (elbo only)."""
-    from tfdisvae.data import pipeline
-
-    return pipeline.load(config, data_dir)
 
 
 def write_metrics_json(path, step, checkpoint, values, settings):
@@ -77,7 +72,7 @@ def evaluate_run(run_dir, metrics=DEFAULT_METRICS, num_points=None, num_samples=
     ckpt_path = runs.RunCheckpoints(run_dir, model).resolve(checkpoint)
     step = int(model.optimizer.iterations.numpy())
     if data is None:
-        data = load_data(config, data_dir)
+        data = pipeline.load(config, data_dir)
     num_samples = DEFAULT_NUM_SAMPLES if num_samples is None else int(num_samples)
     log(f"evaluating {run_dir} at step {step}: {', '.join(names)} "
         f"({'published sizes' if num_points is None else f'{num_points} points'})")
@@ -110,7 +105,7 @@ def evaluate_udr(run_dirs, num_points=None, checkpoint=None, seed=0, data_dir=No
         raise ValueError(f"UDR compares at least 2 runs; got {len(run_dirs)} (--udr RUN1,RUN2,...)")
     loaded = [runs.load_run(r, checkpoint) for r in run_dirs]
     if data is None:
-        data = load_data(loaded[0][1], data_dir)
+        data = pipeline.load(loaded[0][1], data_dir)
     num_points = NUM_DATA_POINTS if num_points is None else int(num_points)
     log(f"UDR of {len(run_dirs)} runs on {num_points} images")
     result = compute_udr(data, [sampling.posterior_from_model(m, batch_size) for m, _ in loaded],

@@ -198,7 +198,7 @@ def test_materialized_run_dir_is_an_ordinary_run(runs_root, sample):
 def test_evaluate_and_viz_take_a_pretrained_name(runs_root, tmp_path):
     from tfdisvae.data import load_ground_truth
     from tfdisvae.evaluate import evaluate_run
-    from tfdisvae.viz.cli import write_figures
+    from tfdisvae.viz.figures import write_figures
 
     data = load_ground_truth("dsprites", source="render")
     values = evaluate_run("pretrained:poster-vae-dsprites", metrics="elbo", num_points=256, data=data,

@@ -11,7 +11,7 @@ import tensorflow as tf
 from PIL import Image
 
 from tfdisvae import viz
-from tfdisvae.viz import cli
+from tfdisvae.viz import figures
 
 IMAGE_SHAPE = (32, 32, 1)
 
@@ -114,10 +114,10 @@ def test_command_writes_every_picture(run_dir, tmp_path):
     from tfdisvae.training import ArrayData
 
     out = tmp_path / "figures"
-    written = cli.write_figures(run_dir, ["all"], out_dir=str(out), num_images=4,
+    written = figures.write_figures(run_dir, ["all"], out_dir=str(out), num_images=4,
                                 data=ArrayData(_images(32), name="random"), log=lambda *_: None)
     # No ground-truth factors in this data: everything but the heat maps.
-    assert sorted(written) == sorted(set(cli.PLOTS) - {"factor_heatmaps"})
+    assert sorted(written) == sorted(set(figures.PLOTS) - {"factor_heatmaps"})
     for name, paths in written.items():
         for path in paths:
             with Image.open(path) as image:
@@ -129,7 +129,7 @@ def test_command_writes_every_picture(run_dir, tmp_path):
         # 3 latent rows of 32 px cells drawn at 64 px (scale 2) with 2 px gaps, scaled too.
         assert image.size[1] > 2 * (3 * 32 + 2 * 2)
     with pytest.raises(ValueError, match="unknown plot"):
-        cli.write_figures(run_dir, ["fig9"])
+        figures.write_figures(run_dir, ["fig9"])
 
 
 def test_command_line(run_dir, tmp_path, own_stderr_lines):

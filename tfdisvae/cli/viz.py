@@ -1,4 +1,4 @@
-"""python -m tfdisvae.viz RUN_DIR [PLOT ...]: tfdisvae.viz.cli.write_figures (PLOTS, or all).
+"""python -m tfdisvae.viz RUN_DIR [PLOT ...]: tfdisvae.viz.figures.write_figures (PLOTS, or all).
 
     python -m tfdisvae.viz runs/beta_vae_h-dsprites-seed0 posterior_traversals kl_curves --top_k=5
     python -m tfdisvae.viz pretrained:poster-factor_vae-dsprites all    # a zoo model (tfdisvae.pretrained)
@@ -21,7 +21,7 @@ flags.DEFINE_integer("seed", 0, "Seed of the images drawn and the samples.", fla
 
 
 def main(argv):
-    from tfdisvae.viz.cli import write_figures
+    from tfdisvae.viz.figures import write_figures
 
     if len(argv) < 2:
         raise app.UsageError("give the run directory: RUN_DIR [PLOT ...]")

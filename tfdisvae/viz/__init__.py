@@ -49,5 +49,5 @@ def __getattr__(name):
     if name == "ImageSummaries":
         return importlib.import_module("tfdisvae.callbacks.images").ImageSummaries
     if name == "write_figures":
-        return importlib.import_module("tfdisvae.viz.cli").write_figures
+        return importlib.import_module("tfdisvae.viz.figures").write_figures
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,16 +6,11 @@ import os
 
 import numpy as np
 
+from tfdisvae.data.ground_truth import float_images
 from tfdisvae.viz import grids
 
 PLOTS = ("reconstructions", "prior_samples", "posterior_traversals", "prior_traversals",
          "reconstruct_traverse", "factor_heatmaps", "kl_curves", "animations")
-
-
-def _load_data(config):
-    from tfdisvae.data import pipeline
-
-    return pipeline.load(config)
 
 
 def _heatmap_factors(data, factors):
@@ -71,12 +66,13 @@ def write_figures(run_dir, plots=("all",), *, out_dir=None, checkpoint=None, dat
     model, config = (runs.load_run(run_dir, checkpoint) if model is None
                      else (model, runs.read_config(run_dir)))
     if data is None:
-        data = _load_data(config)
+        from tfdisvae.data import pipeline
+
+        data = pipeline.load(config)
     rng = np.random.default_rng(seed)
     n = int(data.num_examples)
     indices = rng.choice(n, size=min(int(num_kl_images), n), replace=False)
-    max_value = getattr(getattr(data, "source", None), "max_value", None)
-    images = grids.to_float_images(data.images(np.sort(indices)), max_value)
+    images = float_images(data, np.sort(indices))
     images = images[rng.permutation(len(images))]
     shown = images[:num_images]
     kl = P.latent_kl(model, images)
