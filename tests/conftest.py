@@ -2,7 +2,9 @@
 
 import os
 import re
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -22,3 +24,32 @@ def _own_stderr_lines(stderr):
 def own_stderr_lines():
     """A function: a subprocess's stderr -> its lines that are not TF/absl log records."""
     return _own_stderr_lines
+
+
+def _binary_images(n, shape=(32, 32, 1), seed=0, threshold=0.5):
+    """float32 images [n, *shape] of 0s and 1s (uniform > threshold): a seeded stand-in for dSprites."""
+    return (np.random.default_rng(seed).uniform(size=(n, *shape)) > threshold).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def binary_images():
+    """A function: (n, shape=(32, 32, 1), seed=0, threshold=0.5) -> seeded binary images."""
+    return _binary_images
+
+
+@pytest.fixture(scope="session")
+def train_tiny(tmp_path_factory):
+    """A function: train a real run of a few steps on `images` (ArrayData) with TrainConfig settings
+    (quick preset, summaries every step, no images, silent); returns its run directory as a Path."""
+
+    def train_tiny(images, name="tiny-run", **settings):
+        from tfdisvae.config import TrainConfig
+        from tfdisvae.training import ArrayData, train
+
+        root = tmp_path_factory.mktemp(name)
+        config = TrainConfig.create(**{"preset": "quick", "summary_every": 1, "image_every": 0,
+                                       "verbose": 0, "run_dir": str(root / name),
+                                       "logdir": str(root), **settings})
+        return Path(train(config, data=ArrayData(images, name="random"), log=lambda *_: None))
+
+    return train_tiny

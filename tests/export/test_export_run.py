@@ -18,18 +18,10 @@ ATOL = 1e-5
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
+def run_dir(train_tiny, binary_images):
     """Three training steps of beta_vae_h on random binary 32x32 images, a checkpoint after each."""
-    from tfdisvae.config import TrainConfig
-    from tfdisvae.training import ArrayData, train
-
-    root = tmp_path_factory.mktemp("run")
-    rng = np.random.default_rng(0)
-    images = (rng.uniform(size=(32, *IMAGE_SHAPE)) > 0.5).astype(np.float32)
-    config = TrainConfig.create(preset="quick", model="beta_vae_h", latent_dim=2, steps=3, batch_size=8,
-                                checkpoint_every=1, summary_every=1, image_every=0, verbose=0,
-                                run_dir=str(root / "tiny-run"), logdir=str(root))
-    return Path(train(config, data=ArrayData(images, name="random"), log=lambda *_: None))
+    return train_tiny(binary_images(32, IMAGE_SHAPE), model="beta_vae_h", latent_dim=2, steps=3,
+                      batch_size=8, checkpoint_every=1)
 
 
 @pytest.fixture(scope="module")

@@ -120,17 +120,10 @@ def test_unknown_names_and_versions(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
+def tiny_run(train_tiny, binary_images):
     """Two training steps of factor_vae on random binary 64x64 images."""
-    from tfdisvae.config import TrainConfig
-    from tfdisvae.training import ArrayData, train
-
-    root = tmp_path_factory.mktemp("run")
-    images = (np.random.default_rng(0).uniform(size=(16, 64, 64, 1)) > 0.5).astype(np.float32)
-    config = TrainConfig.create(preset="quick", model="factor_vae", latent_dim=3, steps=2,
-                                batch_size=8, checkpoint_every=1, summary_every=1, image_every=0,
-                                verbose=0, run_dir=str(root / "tiny-run"), logdir=str(root))
-    return Path(train(config, data=ArrayData(images, name="random"), log=lambda *_: None))
+    return train_tiny(binary_images(16, (64, 64, 1)), model="factor_vae", latent_dim=3, steps=2,
+                      batch_size=8, checkpoint_every=1)
 
 
 def test_publish_adds_a_run_in_one_call(tiny_run, tmp_path, sample):

@@ -21,17 +21,12 @@ def _images(n, seed=0):
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
+def run_dir(train_tiny, binary_images):
     """Six steps of a 3-latent beta_vae_h on random binary 32x32 images: scalars every 2 steps,
     images every 3 (ImageSummaries added by the training loop itself)."""
-    from tfdisvae.config import TrainConfig
-    from tfdisvae.training import ArrayData, train
-
-    root = tmp_path_factory.mktemp("viz-run")
-    config = TrainConfig.create(preset="quick", model="beta_vae_h", latent_dim=3, steps=6,
-                                batch_size=8, checkpoint_every=6, summary_every=2, image_every=3,
-                                verbose=0, run_dir=str(root / "run"), logdir=str(root))
-    return train(config, data=ArrayData(_images(32), name="random"), log=lambda *_: None)
+    return str(train_tiny(binary_images(32, IMAGE_SHAPE, threshold=0.6), name="run", model="beta_vae_h",
+                          latent_dim=3, steps=6, batch_size=8, checkpoint_every=6, summary_every=2,
+                          image_every=3))
 
 
 def _tensor_events(log_dir):

@@ -1,6 +1,6 @@
 """train.py's command line with one SIGKILL armed at a chosen moment (the chaos test's child process).
 
-    TFDISVAE_CHAOS="<kind>:<step>:<delay_ms>" python tests/training/chaos_child.py --model=... (train.py flags)
+    TFDISVAE_CHAOS="<kind>:<step>:<delay_ms>" python tests/cli/chaos_child.py --model=... (train.py flags)
 
 kind "step": a timer started when step <step> ends kills the process <delay_ms> later, during the next
 steps; "checkpoint": started as the checkpoint of <step> begins to be saved (a 6 MB checkpoint for the

@@ -105,7 +105,7 @@ def _checkpoint_steps(run_dir):
 class ShardOrder:
     """A data set whose every global batch is reordered so that one device's halves (x1 | x2) are the
     halves the replicas train on: each of R replicas splits its own shard of the batch, so the global
-    x1 is [shard 0 first half, shard 1 first half, ...] (see tests/speed/distribute_worker.py)."""
+    x1 is [shard 0 first half, shard 1 first half, ...] (see tests/distribute/distribute_worker.py)."""
 
     def __init__(self, data, replicas):
         self.data, self.replicas = data, replicas
