@@ -1,6 +1,6 @@
 """Chaos soak: one training run SIGKILLed N times at seeded random moments (during steps, inside checkpoint
 writes, inside summary writes), restarted with the same command after each kill; then compared with an
-uninterrupted run. The suite's version is tests/training/test_train_cli_kill.py (5 kills).
+uninterrupted run. The suite's version is tests/cli/test_train_kill.py (5 kills).
 
     PYTHONPATH=. python benchmarks/chaos_soak.py --kills 50 --seed 7 [--workdir /tmp/soak]
 

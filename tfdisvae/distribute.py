@@ -16,7 +16,7 @@
 The batch size a run is given is the GLOBAL batch. Batch statistics (beta_tcvae's MWS/MSS estimates of
 log q(z), FactorVAE's dimension-wise permutation, DIP-VAE's covariances, the monitored MI/TC) must see
 the global batch to train as on one device: DisentanglingVAE gathers the codes across replicas inside
-its step with `global_batch` and `local_rows` below (tests/speed/test_distribute.py checks that losses
+its step with `global_batch` and `local_rows` below (tests/distribute/test_distribute.py checks that losses
 over 2 replicas equal one device's).
 
 Create one strategy per process and reuse it: a second MirroredStrategy over the same devices in one

@@ -14,6 +14,7 @@ runs compared are in its settings) and writes the pairwise scores to the first r
 import json
 import os
 
+from tfdisvae.callbacks import global_step
 from tfdisvae.data import pipeline
 
 DEFAULT_METRICS = "mig,mmig,aam,elbo"   # the poster's table
@@ -70,7 +71,7 @@ def evaluate_run(run_dir, metrics=DEFAULT_METRICS, num_points=None, num_samples=
     run_dir = resolve_run_dir(run_dir, log=log)  # "pretrained:<name>" -> its run directory
     model, config = runs.load_run(run_dir, checkpoint)
     ckpt_path = runs.RunCheckpoints(run_dir, model).resolve(checkpoint)
-    step = int(model.optimizer.iterations.numpy())
+    step = global_step(model)
     if data is None:
         data = pipeline.load(config, data_dir)
     num_samples = DEFAULT_NUM_SAMPLES if num_samples is None else int(num_samples)
@@ -115,7 +116,7 @@ def evaluate_udr(run_dirs, num_points=None, checkpoint=None, seed=0, data_dir=No
     out = {}
     for i, (run_dir, (model, _)) in enumerate(zip(run_dirs, loaded, strict=True)):
         values = {k: float(result[k][i]) for k in ("udr_lasso", "udr_spearman")}
-        step = int(model.optimizer.iterations.numpy())
+        step = global_step(model)
         ckpt = runs.RunCheckpoints(run_dir, model).resolve(checkpoint)
         write_metrics_json(runs.metrics_path(run_dir), step, ckpt, values, settings)
         out[run_dir] = values

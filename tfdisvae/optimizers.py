@@ -14,7 +14,7 @@ TensorFlow's `ResourceApplyAdam` kernel, which does the same arithmetic in one p
 
 The kernel computes 1 - beta in float32 (1 - 0.999 = 0.00099998713, where Keras rounds 0.001 from
 double), so the second moment differs from Keras' by 1.3e-5 relative; otherwise the arithmetic is
-the same. tests/speed/test_optimizers.py checks the trajectory against `keras.optimizers.Adam` step
+the same. tests/test_optimizers.py checks the trajectory against `keras.optimizers.Adam` step
 by step, compiled and under XLA, and that checkpoints interchange. Anything
 the kernel does not cover takes Keras' own update: amsgrad, sparse (IndexedSlices) gradients, a backend
 other than TensorFlow. Weight decay, clipping, EMA, loss scaling and gradient accumulation are Keras'

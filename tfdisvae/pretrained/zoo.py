@@ -38,6 +38,8 @@ import tempfile
 
 import numpy as np
 
+from tfdisvae.callbacks import global_step
+
 ZOO_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "zoo")
 PREFIX = "pretrained:"
 CHECKSUM_FILE = "SHA256SUMS"
@@ -364,7 +366,7 @@ def publish(run_dir, name, *, checkpoint=None, description="", version=None, zoo
     from tfdisvae import runs
 
     model, config = runs.load_run(os.fspath(run_dir), checkpoint)
-    step = int(model.optimizer.iterations.numpy())
+    step = global_step(model)
     checkpoint_path = runs.RunCheckpoints(os.fspath(run_dir), model).resolve(checkpoint)
     source = {"kind": "tfdisvae run", "run_dir": os.path.basename(os.path.abspath(run_dir)),
               "checkpoint": os.path.basename(checkpoint_path), "step": step,

@@ -12,6 +12,7 @@ import shutil
 
 from tfdisvae import runs
 from tfdisvae.config import TrainConfig
+from tfdisvae.data import dsprites
 from tfdisvae.study.runner import (
     DEFAULT_METRICS,
     DEFAULT_NUM_POINTS,
@@ -49,7 +50,7 @@ POSTER_LOG_UNIT = ("nats per image / {divisor} (the poster's code: its first 100
                    "number of batches)")
 
 
-def poster_log_divisor(dataset_size=737_280, eval_batch=POSTER_EVAL_BATCH):
+def poster_log_divisor(dataset_size=dsprites.NUM_EXAMPLES, eval_batch=POSTER_EVAL_BATCH):
     """len(dataloader) of the poster's evaluation: the number its logged losses are divided by."""
     return math.ceil(int(dataset_size) / int(eval_batch))
 
