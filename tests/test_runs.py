@@ -17,7 +17,7 @@ from tfdisvae.config import TrainConfig
 from tfdisvae.models import make_model
 from tfdisvae.training import train
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SETTINGS = dict(model="beta_vae_h", dataset="dsprites", data_source="render", train_subset=64,
                 latent_dim=4, batch_size=8, checkpoint_every=10, summary_every=10, image_every=0,
                 verbose=0, seed=5)
