@@ -105,6 +105,9 @@ def test_animation_value_ranges_per_mode():
     assert fitted.max() == pytest.approx(statistics.NormalDist(m, s).inv_cdf(0.999), rel=1e-5)
     with pytest.raises(ValueError, match="std_gaussian_cycle"):
         grids.animation_values("sine", 0.0, means)
+    # A latent whose means are all equal (collapsed) has a one-point min-max interval: it stays there.
+    still = grids.animation_values("minmax_interval_cycle", 0.25, np.full(4, 0.3), num_frames=9)
+    np.testing.assert_array_equal(still, np.full(9, 0.3, np.float32))
 
 
 def test_factor_grid_classes_and_cell_means():

@@ -206,8 +206,8 @@ def animation_values(mode, start, means_j, num_frames=40) -> np.ndarray:
         return cycle_interval(start, num_frames, m - 2 * s, m + 2 * s)
     if mode == "minmax_interval_cycle":
         low, high = float(np.min(means_j)), float(np.max(means_j))
-        if high <= low:
-            high = low + 1e-6
+        if high <= low:  # every mean equal: the interval is a point, the latent stays there
+            return np.full(num_frames, low, np.float32)
         return cycle_interval(start, num_frames, low, high)
     raise ValueError(f"unknown animation mode {mode!r}; choose one of {', '.join(ANIMATION_MODES)}")
 
