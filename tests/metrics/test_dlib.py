@@ -156,6 +156,15 @@ def test_dci_from_importance_closed_forms():
     assert two["dci_completeness"] == pytest.approx(1.0, abs=1e-8)
 
 
+def test_dci_fitted_in_two_processes_equals_one_process():
+    codes, factors = _codes_factors(400, seed=3)
+    one = metrics.dci(codes[:300], factors[:300], codes[300:], factors[300:], seed=1, n_jobs=1,
+                      n_estimators=5)
+    two = metrics.dci(codes[:300], factors[:300], codes[300:], factors[300:], seed=1, n_jobs=2,
+                      n_estimators=5)
+    assert one == two and 0.0 < one["dci_disentanglement"] <= 1.0
+
+
 def test_modularity_and_gaussian_total_correlation_closed_forms():
     assert metrics.modularity(np.array([[1.0, 0.0], [0.0, 2.0]])) == pytest.approx(1.0)
     # one latent with equal information on 2 factors: 1 - 1/(1·1) = 0

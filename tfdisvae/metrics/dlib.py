@@ -20,6 +20,8 @@ Units: mutual informations in nats; scores dimensionless; accuracies in [0, 1].
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from tfdisvae.metrics import sampling
@@ -292,30 +294,41 @@ def gbt_classifier(seed=0, **gbt_options):
     return GradientBoostingClassifier(random_state=_seed_int(seed), **{**GBT, **gbt_options})
 
 
-def fit_per_factor(make_model, codes_train, factors_train, codes_test, factors_test):
+def _fit_one(make_model, x_train, y_train, x_test, y_test):
+    if np.unique(y_train).size < 2:  # sklearn's classifiers refuse one class: predict it
+        return None, 1.0, float(np.mean(y_test == y_train[0]))
+    model = make_model()
+    model.fit(x_train, y_train)
+    return (model, float(np.mean(model.predict(x_train) == y_train)),
+            float(np.mean(model.predict(x_test) == y_test)))
+
+
+def fit_per_factor(make_model, codes_train, factors_train, codes_test, factors_test, n_jobs=1):
     """One classifier per factor column: (models, train accuracies [K], test accuracies [K]).
 
     make_model() returns an unfitted sklearn classifier. A factor with a single class in the training
-    set gets no model (None); it predicts that class (sklearn's classifiers refuse one class)."""
-    models, train_acc, test_acc = [], [], []
-    for k in range(factors_train.shape[1]):
-        y_train, y_test = factors_train[:, k], factors_test[:, k]
-        if np.unique(y_train).size < 2:
-            models.append(None)
-            train_acc.append(1.0)
-            test_acc.append(float(np.mean(y_test == y_train[0])))
-            continue
-        model = make_model()
-        model.fit(codes_train, y_train)
-        models.append(model)
-        train_acc.append(float(np.mean(model.predict(codes_train) == y_train)))
-        test_acc.append(float(np.mean(model.predict(codes_test) == y_test)))
-    return models, np.asarray(train_acc), np.asarray(test_acc)
+    set gets no model (None); it predicts that class. n_jobs > 1 (None: every CPU) fits the factors in
+    that many joblib processes, the factor with the most classes first; the models are the same."""
+    jobs = [(make_model, codes_train, factors_train[:, k], codes_test, factors_test[:, k])
+            for k in range(factors_train.shape[1])]
+    n_jobs = len(os.sched_getaffinity(0)) if n_jobs is None else int(n_jobs)
+    if n_jobs == 1 or len(jobs) < 2:
+        results = [_fit_one(*job) for job in jobs]
+    else:
+        from joblib import Parallel, delayed
+
+        order = sorted(range(len(jobs)), key=lambda k: -np.unique(factors_train[:, k]).size)
+        done = Parallel(n_jobs=min(n_jobs, len(jobs)))(delayed(_fit_one)(*jobs[k]) for k in order)
+        results = [result for _, result in sorted(zip(order, done, strict=True))]
+    models, train_acc, test_acc = zip(*results, strict=True)
+    return list(models), np.asarray(train_acc), np.asarray(test_acc)
 
 
-def dci(codes_train, factors_train, codes_test, factors_test, seed=0, **gbt_options) -> dict:
+def dci(codes_train, factors_train, codes_test, factors_test, seed=0, n_jobs=None,
+        **gbt_options) -> dict:
     """DCI (Eastwood & Williams 2018) with one gradient-boosted tree classifier per factor (GBT settings,
-    random_state=seed; override with gbt_options, e.g. n_estimators=20 for quick checks).
+    random_state=seed; override with gbt_options, e.g. n_estimators=20 for quick checks), the factors
+    fitted in n_jobs processes (None: every CPU; see fit_per_factor).
 
     Returns {"dci_disentanglement", "dci_completeness", "dci_informativeness_train_accuracy",
     "dci_informativeness_test_accuracy"}: informativeness is the mean classification ACCURACY over factors
@@ -325,7 +338,8 @@ def dci(codes_train, factors_train, codes_test, factors_test, seed=0, **gbt_opti
     codes_train, factors_train, codes_test, factors_test = _pair(codes_train, factors_train,
                                                                  codes_test, factors_test)
     models, train_acc, test_acc = fit_per_factor(lambda: gbt_classifier(seed, **gbt_options),
-                                                 codes_train, factors_train, codes_test, factors_test)
+                                                 codes_train, factors_train, codes_test, factors_test,
+                                                 n_jobs=n_jobs)
     importance = np.stack([np.abs(m.feature_importances_) for m in models], axis=1)
     return {**dci_from_importance(importance),
             "dci_informativeness_train_accuracy": float(np.mean(train_acc)),

@@ -78,7 +78,8 @@ def downstream_task(codes_train, factors_train, codes_test, factors_test, predic
     codes_train, factors_train, codes_test, factors_test = _pair(codes_train, factors_train,
                                                                  codes_test, factors_test)
     _, train_acc, test_acc = fit_per_factor(lambda: make_predictor(predictor, seed, **options),
-                                            codes_train, factors_train, codes_test, factors_test)
+                                            codes_train, factors_train, codes_test, factors_test,
+                                            n_jobs=None if predictor == "gbt" else 1)
     p = _prefix("downstream", predictor, len(codes_train))
     return {f"{p}_mean_train_accuracy": float(train_acc.mean()),
             f"{p}_mean_test_accuracy": float(test_acc.mean()),
@@ -144,13 +145,13 @@ def reduced_downstream_task(codes_train, factors_train, codes_test, factors_test
         for _ in range(int(num_factors_to_remove)):
             if kept not in importances:
                 models, _, _ = fit_per_factor(make, codes_train[:, kept], factors_train,
-                                              codes_test[:, kept], factors_test)
+                                              codes_test[:, kept], factors_test, n_jobs=None)
                 importances[kept] = np.stack([np.abs(m.feature_importances_) for m in models], 1)
             drop = int(np.argmax(importances[kept][:, f]))
             kept = kept[:drop] + kept[drop + 1:]
         if kept not in accuracies:
             accuracies[kept] = fit_per_factor(make, codes_train[:, kept], factors_train,
-                                              codes_test[:, kept], factors_test)[1:]
+                                              codes_test[:, kept], factors_test, n_jobs=None)[1:]
         train_acc, test_acc = accuracies[kept]
         others = [k for k in range(num_factors) if k != f]
         reduced_train.append(train_acc[f])
@@ -199,7 +200,8 @@ def strong_downstream_task(codes_train, factors_train, codes_test, factors_test,
     def make():
         return gbt_classifier(seed, **gbt_options)
 
-    _, train_acc, test_acc = fit_per_factor(make, codes_train, factors_train, codes_test, factors_test)
+    _, train_acc, test_acc = fit_per_factor(make, codes_train, factors_train, codes_test, factors_test,
+                                            n_jobs=None)
     strong_train, strong_test = [], []
     for target, x_train, y_train, x_test, y_test in interventions:
         y_train = np.asarray(y_train)[:, [int(target)]]
