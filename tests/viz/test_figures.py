@@ -16,10 +16,6 @@ from tfdisvae.viz import figures
 IMAGE_SHAPE = (32, 32, 1)
 
 
-def _images(n, seed=0):
-    return (np.random.default_rng(seed).uniform(size=(n, *IMAGE_SHAPE)) > 0.6).astype(np.float32)
-
-
 @pytest.fixture(scope="module")
 def run_dir(train_tiny, binary_images):
     """Six steps of a 3-latent beta_vae_h on random binary 32x32 images: scalars every 2 steps,
@@ -62,7 +58,7 @@ def test_kl_curves_read_hand_written_scalars(tmp_path):
         viz.kl_curves(str(tmp_path / "missing"))
 
 
-def test_training_writes_kl_scalars_and_labelled_images(run_dir):
+def test_training_writes_kl_scalars_and_labelled_images(run_dir, binary_images):
     from tfdisvae import runs
 
     picture = viz.kl_curves(run_dir)
@@ -79,18 +75,18 @@ def test_training_writes_kl_scalars_and_labelled_images(run_dir):
         image = tf.io.decode_png(png).numpy()
         assert image.shape == (int(height), int(width), 3)
     model, _ = runs.load_run(run_dir)
-    callback = viz.ImageSummaries(_images(8, seed=1), every_n_steps=1, log_dir="unused-dir")
+    callback = viz.ImageSummaries(binary_images(8, IMAGE_SHAPE, seed=1, threshold=0.6), every_n_steps=1, log_dir="unused-dir")
     callback.set_model(model)
     traversal = callback.pictures()["images/traversals"]
     assert traversal.layout.rows == 3 and traversal.layout.cols == 8
 
 
-def test_image_summaries_with_log_dir_write_exact_pictures(tmp_path):
+def test_image_summaries_with_log_dir_write_exact_pictures(tmp_path, binary_images):
     from tfdisvae.models import DisentanglingVAE
 
     model = DisentanglingVAE(method="vae", latent_dim=2, image_shape=IMAGE_SHAPE, seed=0)
     model.compile()
-    images = _images(16, seed=2)
+    images = binary_images(16, IMAGE_SHAPE, seed=2, threshold=0.6)
     callback = viz.ImageSummaries(images, 2, log_dir=str(tmp_path), num_images=4)
     model.fit(tf.data.Dataset.from_tensor_slices(images).batch(8).repeat(), steps_per_epoch=3,
               epochs=1, verbose=0, shuffle=False, callbacks=[callback])
@@ -105,12 +101,12 @@ def test_image_summaries_with_log_dir_write_exact_pictures(tmp_path):
         viz.ImageSummaries(images, 0, log_dir=str(tmp_path))
 
 
-def test_command_writes_every_picture(run_dir, tmp_path):
+def test_command_writes_every_picture(run_dir, tmp_path, binary_images):
     from tfdisvae.training import ArrayData
 
     out = tmp_path / "figures"
     written = figures.write_figures(run_dir, ["all"], out_dir=str(out), num_images=4,
-                                data=ArrayData(_images(32), name="random"), log=lambda *_: None)
+                                data=ArrayData(binary_images(32, IMAGE_SHAPE, threshold=0.6), name="random"), log=lambda *_: None)
     # No ground-truth factors in this data: everything but the heat maps.
     assert sorted(written) == sorted(set(figures.PLOTS) - {"factor_heatmaps"})
     for name, paths in written.items():
